@@ -1,0 +1,90 @@
+// Entry point: argv and environment into one validated Settings object, then the run loop.
+// Only node: built-ins and the FFI are imported here; everything else loads on first use.
+
+import './init/sigusr1-guard.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgv } from './config/argv.ts';
+import { helpText } from './config/help.ts';
+import { resolveSettings, unknownStewardVariables } from './config/settings.ts';
+import { createBus } from './core/bus.ts';
+import { systemClock } from './core/clock.ts';
+import { EXIT, StewardError, UsageError } from './core/exit-codes.ts';
+import { installRoot } from './core/install-root.ts';
+import { createLogger } from './core/log.ts';
+import { run } from './core/run.ts';
+import { loadLibc } from './init/libc.ts';
+import { resolveAppUser } from './init/user.ts';
+import { assembleParts } from './parts.ts';
+
+const MIN_NODE_MAJOR = 22;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(installRoot(), 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < MIN_NODE_MAJOR) {
+    throw new StewardError(
+      `needs Node.js ${MIN_NODE_MAJOR} or later, but ${process.execPath} is ${process.version} (set STEWARD_NODE to a newer node)`,
+      EXIT.config,
+    );
+  }
+  const parsed = parseArgv(argv);
+  const { settings, sources } = resolveSettings(parsed, env);
+  if (settings.help) {
+    process.stdout.write(helpText());
+    return EXIT.ok;
+  }
+  if (settings.version) {
+    process.stdout.write(`steward ${version()}\n`);
+    return EXIT.ok;
+  }
+  const runsNoApp = settings.once || settings.noop || settings.check;
+  if (parsed.command.length === 0 && !runsNoApp) {
+    throw new UsageError('no command given (usage: steward [options] [--] <command> [args...]; see steward --help)');
+  }
+
+  const libc = loadLibc();
+  const appUser =
+    settings.user === undefined
+      ? undefined
+      : resolveAppUser(settings.user, libc, sources.get('user')?.name ?? 'STEWARD_USER', process.getuid?.() ?? 0);
+  const appEnv = appUser === undefined ? env : { ...env, HOME: appUser.home };
+
+  const log = createLogger({ level: settings.logLevel, format: settings.logFormat });
+  for (const { name, suggestion } of unknownStewardVariables(env)) {
+    log.warn(`unknown variable ${name}${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}`);
+  }
+  const bus = createBus((name, error) => log.error('event handler failed', { event: name, error: String(error) }));
+  const clock = systemClock();
+  try {
+    return await run({
+      settings,
+      command: runsNoApp ? [] : parsed.command,
+      appEnv,
+      appUser,
+      libc,
+      bus,
+      log,
+      clock,
+      parts: () => assembleParts({ settings, sources, env, bus, log, clock }),
+    });
+  } finally {
+    await log.flush();
+  }
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof StewardError) {
+      process.stderr.write(`steward: ${error.message}\n`);
+      process.exit(error.exitCode);
+    }
+    process.stderr.write(`steward: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(EXIT.software);
+  },
+);

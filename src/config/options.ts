@@ -1,0 +1,264 @@
+// The one table of steward's options. Every option `--some-name` is also the variable
+// STEWARD_SOME_NAME (a flag wins over the variable); confd's own variables are accepted as
+// aliases where steward took over their meaning. --help and docs/configuration.md are
+// generated from this table, so a new option is documented where it is declared.
+
+import {
+  formatDuration,
+  parseBoolean,
+  parseChoice,
+  parseDuration,
+  parseExitCodes,
+  parseInteger,
+  parseList,
+  parseSignal,
+  parseSignalRewrite,
+  type SignalName,
+} from './values.ts';
+
+export type Section = 'mode' | 'init' | 'templates' | 'backend' | 'logging';
+
+export const SECTION_TITLES: Readonly<Record<Section, string>> = {
+  mode: 'Modes',
+  init: 'Init (PID 1)',
+  templates: 'Configuration templates',
+  backend: 'Key/value backend',
+  logging: 'Logging',
+};
+
+export interface OptionSpec<T> {
+  /** Long flag without the dashes. */
+  readonly flag: string;
+  /** STEWARD_ variable. */
+  readonly env: string;
+  /** Other variables read when neither the flag nor the STEWARD_ variable is set (confd's). */
+  readonly aliases: readonly string[];
+  readonly section: Section;
+  readonly help: string;
+  /** Shown in --help; undefined for a switch that takes no value on the command line. */
+  readonly valueHint: string | undefined;
+  readonly defaultText: string | undefined;
+  /** A secret value never appears in logs or --help output. */
+  readonly secret: boolean;
+  readonly parse: (raw: string, source: string) => T;
+  readonly initial: T;
+}
+
+interface Common {
+  section: Section;
+  help: string;
+  aliases?: readonly string[];
+  secret?: boolean;
+}
+
+function envName(flag: string): string {
+  return `STEWARD_${flag.toUpperCase().replaceAll('-', '_')}`;
+}
+
+function spec<T>(
+  flag: string,
+  common: Common,
+  valueHint: string | undefined,
+  defaultText: string | undefined,
+  parse: (raw: string, source: string) => T,
+  initial: T,
+): OptionSpec<T> {
+  return {
+    flag,
+    env: envName(flag),
+    aliases: common.aliases ?? [],
+    section: common.section,
+    help: common.help,
+    valueHint,
+    defaultText,
+    secret: common.secret ?? false,
+    parse,
+    initial,
+  };
+}
+
+function flagOption(flag: string, common: Common): OptionSpec<boolean> {
+  return spec(flag, common, undefined, 'false', parseBoolean, false);
+}
+
+function durationOption(flag: string, fallback: string, common: Common): OptionSpec<number> {
+  return spec(flag, common, 'DURATION', fallback, parseDuration, parseDuration(fallback, flag));
+}
+
+function optionalDurationOption(flag: string, common: Common): OptionSpec<number | undefined> {
+  return spec<number | undefined>(flag, common, 'DURATION', undefined, parseDuration, undefined);
+}
+
+function textOption(flag: string, common: Common, valueHint = 'TEXT'): OptionSpec<string | undefined> {
+  return spec<string | undefined>(flag, common, valueHint, undefined, (raw) => (raw === '' ? undefined : raw), undefined);
+}
+
+function defaultedTextOption(flag: string, fallback: string, common: Common, valueHint = 'TEXT'): OptionSpec<string> {
+  return spec(flag, common, valueHint, fallback, (raw) => (raw === '' ? fallback : raw), fallback);
+}
+
+function listOption(flag: string, common: Common, valueHint = 'A,B'): OptionSpec<string[]> {
+  return spec(flag, common, valueHint, undefined, (raw) => parseList(raw), []);
+}
+
+function choiceOption<T extends string>(flag: string, choices: readonly T[], fallback: T, common: Common): OptionSpec<T> {
+  return spec(flag, common, choices.join('|'), fallback, (raw, source) => parseChoice(raw, source, choices), fallback);
+}
+
+export const RESTART_POLICIES = ['never', 'on-failure', 'always'] as const;
+export type RestartPolicy = (typeof RESTART_POLICIES)[number];
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+export const BACKENDS = ['consul', 'etcd', 'etcdv3', 'file', 'env'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+export const OPTIONS = {
+  help: flagOption('help', { section: 'mode', help: 'Print this help and exit.' }),
+  version: flagOption('version', { section: 'mode', help: 'Print the version and exit.' }),
+  once: flagOption('once', {
+    section: 'mode',
+    aliases: ['CONFD_ONETIME'],
+    help: 'Render every template resource once (with its check and reload commands), then exit 0 without starting the app.',
+  }),
+  noop: flagOption('noop', {
+    section: 'mode',
+    aliases: ['CONFD_NOOP'],
+    help: 'Render every template resource and log what would change as a diff; write, run and start nothing, then exit.',
+  }),
+  check: flagOption('check', {
+    section: 'mode',
+    help: 'Validate the configuration, template resources and templates (no backend contact), then exit.',
+  }),
+
+  signalGroup: flagOption('signal-group', {
+    section: 'init',
+    help: "Forward signals to the app's whole process group instead of the app alone.",
+  }),
+  signalRewrite: spec<Map<SignalName, SignalName | null>>(
+    'signal-rewrite',
+    { section: 'init', help: 'Rewrite forwarded signals, e.g. TERM:QUIT (Mesos sends TERM, nginx wants QUIT). FROM:0 drops FROM.' },
+    'FROM:TO,...',
+    undefined,
+    parseSignalRewrite,
+    new Map(),
+  ),
+  user: textOption('user', {
+    section: 'init',
+    help: "Run the app as this user (name, uid, or uid:gid), with the user's supplementary groups and HOME.",
+  }, 'USER'),
+  successExitCodes: spec<Set<number>>(
+    'success-exit-codes',
+    { section: 'init', help: "App exit codes that steward reports as 0 (like tini -e)." },
+    'N,...',
+    undefined,
+    parseExitCodes,
+    new Set(),
+  ),
+  stopTimeout: durationOption('stop-timeout', '8s', {
+    section: 'init',
+    help: 'Budget for a graceful stop: the app, leftover processes and shutdown steps; then SIGKILL.',
+  }),
+  restart: choiceOption('restart', RESTART_POLICIES, 'never', {
+    section: 'init',
+    help: 'Restart the app when it exits: never (the orchestrator restarts the container), on-failure, always.',
+  }),
+  restartLimit: spec('restart-limit', {
+    section: 'init',
+    help: 'Give up after this many restarts in a row and exit with the app\'s status (0 = no limit).',
+  }, 'N', '0', (raw, source) => parseInteger(raw, source, 0, 1_000_000), 0),
+  restartBackoff: durationOption('restart-backoff', '1s', {
+    section: 'init',
+    help: 'First delay before a restart; it doubles after each quick failure, up to 30 times the first delay.',
+  }),
+  stopSignal: spec<SignalName>('stop-signal', {
+    section: 'init',
+    help: 'Signal sent to the app to stop it for a restart or when steward stops on its own.',
+  }, 'SIGNAL', 'TERM', parseSignal, 'SIGTERM'),
+
+  confdir: defaultedTextOption('confdir', '/etc/confd', {
+    section: 'templates',
+    aliases: ['CONFD_CONFDIR'],
+    help: 'confd directory: template resources in conf.d/, templates in templates/.',
+  }, 'DIR'),
+  prefix: textOption('prefix', {
+    section: 'templates',
+    aliases: ['CONFD_PREFIX'],
+    help: "Key prefix for every template resource (replaces a resource's own prefix, as in confd).",
+  }, 'PATH'),
+  wait: defaultedTextOption('wait', '100ms:1s', {
+    section: 'templates',
+    help: 'Quiescence before rendering after a change: MIN:MAX (or 0 for none). A resource may set its own `wait`.',
+  }, 'MIN:MAX'),
+  configTimeout: durationOption('config-timeout', '60s', {
+    section: 'templates',
+    help: 'How long to wait for missing keys and an unreachable backend before the app starts.',
+  }),
+  interval: optionalDurationOption('interval', {
+    section: 'templates',
+    aliases: ['CONFD_INTERVAL'],
+    help: 'Also re-sync every resource on this period, in addition to watching for changes.',
+  }),
+  syncOnly: flagOption('sync-only', {
+    section: 'templates',
+    aliases: ['CONFD_SYNC_ONLY'],
+    help: 'Write files but never run check or reload commands and never signal the app (as confd -sync-only).',
+  }),
+  keepStageFile: flagOption('keep-stage-file', {
+    section: 'templates',
+    aliases: ['CONFD_KEEP_STAGE_FILE'],
+    help: 'Leave stage files in place after each render (for debugging).',
+  }),
+  watchTemplates: flagOption('watch-templates', {
+    section: 'templates',
+    help: 'Local development: re-render when template or resource files under the confdir change.',
+  }),
+
+  backend: choiceOption('backend', BACKENDS, 'consul', {
+    section: 'backend',
+    aliases: ['CONFD_BACKEND'],
+    help: 'Key/value backend for templates (etcd and etcdv3 both mean etcd v3).',
+  }),
+  node: listOption('node', {
+    section: 'backend',
+    aliases: ['CONFD_NODE'],
+    help: 'Backend addresses, with or without a scheme, comma-separated.',
+  }, 'ADDR,...'),
+  scheme: defaultedTextOption('scheme', 'http', {
+    section: 'backend',
+    aliases: ['CONFD_SCHEME'],
+    help: 'Scheme for backend addresses given without one.',
+  }, 'http|https'),
+  file: listOption('file', {
+    section: 'backend',
+    aliases: ['CONFD_FILE'],
+    help: 'YAML or JSON files for the file backend, comma-separated.',
+  }, 'PATH,...'),
+  clientCert: textOption('client-cert', { section: 'backend', aliases: ['CONFD_CLIENT_CERT'], help: 'TLS client certificate.' }, 'PATH'),
+  clientKey: textOption('client-key', { section: 'backend', aliases: ['CONFD_CLIENT_KEY'], help: 'TLS client key.' }, 'PATH'),
+  clientCakeys: textOption('client-cakeys', { section: 'backend', aliases: ['CONFD_CLIENT_CAKEYS'], help: 'CA certificates to trust for the backend.' }, 'PATH'),
+  username: textOption('username', { section: 'backend', aliases: ['CONFD_USERNAME'], help: 'Backend user name (etcd).' }, 'NAME'),
+  password: textOption('password', { section: 'backend', aliases: ['CONFD_PASSWORD'], secret: true, help: 'Backend password (etcd).' }, 'SECRET'),
+  token: textOption('token', {
+    section: 'backend',
+    aliases: ['CONSUL_HTTP_TOKEN'],
+    secret: true,
+    help: 'Consul ACL token.',
+  }, 'SECRET'),
+
+  logLevel: choiceOption('log-level', LOG_LEVELS, 'info', {
+    section: 'logging',
+    aliases: ['CONFD_LOG_LEVEL'],
+    help: "steward's log level.",
+  }),
+  logFormat: choiceOption('log-format', LOG_FORMATS, 'auto', {
+    section: 'logging',
+    help: 'Log format: auto = human-readable when stderr is a terminal, JSON otherwise.',
+  }),
+} as const;
+
+export type OptionKey = keyof typeof OPTIONS;
+export type Settings = { readonly [K in OptionKey]: (typeof OPTIONS)[K]['initial'] };
+
+export { formatDuration };

@@ -1,0 +1,202 @@
+// The app's lifecycle: spawn, forward signals, restart by policy, stop gracefully within the
+// stop budget. It learns of the app's exit from the reaper (steward spawned it, so steward
+// reaps it) and reports through the bus.
+
+import type { RestartPolicy } from '../config/options.ts';
+import type { SignalName } from '../config/values.ts';
+import type { Bus } from '../core/bus.ts';
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { Logger } from '../core/log.ts';
+import { decodeWaitStatus, describeExit, reportedStatus, type AppExit } from './exit-status.ts';
+import type { Libc } from './libc.ts';
+import { signalForApp } from './signals.ts';
+import { spawnApp, type AppSpec, type SpawnedApp } from './spawn-app.ts';
+
+export interface SupervisorOptions {
+  readonly libc: Libc;
+  readonly app: AppSpec;
+  readonly signalGroup: boolean;
+  readonly rewrite: ReadonlyMap<SignalName, SignalName | null>;
+  readonly successCodes: ReadonlySet<number>;
+  readonly restart: RestartPolicy;
+  readonly restartLimit: number;
+  readonly restartBackoff: number;
+  readonly stopSignal: SignalName;
+  /** Grace for a stop that steward starts itself (restart on reload). */
+  readonly stopTimeout: number;
+  readonly bus: Bus;
+  readonly log: Logger;
+  readonly clock: Clock;
+}
+
+export interface Supervisor {
+  /** Spawns the app; throws a StewardError (127/126) when it cannot be executed. */
+  start(): void;
+  /** Called for every reaped child; returns true when it was the app. */
+  handleReaped(pid: number, status: number): boolean;
+  /** Forwards a signal steward received, after the rewrite. */
+  forward(signal: SignalName): void;
+  /** Sends a signal as is (reloads). */
+  send(signal: SignalName): boolean;
+  /** Graceful stop: `signal` now (unless null), SIGKILL to the group at `deadline` (monotonic ms). */
+  stop(signal: SignalName | null, deadline: number): void;
+  /** Stops the app gracefully and starts it again (not counted as a failure). */
+  restartNow(reason: string): void;
+  /** The running app, if any. */
+  current(): SpawnedApp | undefined;
+  /** Resolves with the app's last exit once it will not be started again. */
+  readonly done: Promise<AppExit>;
+}
+
+const BACKOFF_FACTOR_CAP = 30;
+
+export function createSupervisor(o: SupervisorOptions): Supervisor {
+  let app: SpawnedApp | undefined;
+  let startedAt = 0;
+  let attempt = 0;
+  let failuresInARow = 0;
+  let stopping = false;
+  let restartRequested = false;
+  let killTimer: TimerHandle | undefined;
+  let backoffTimer: TimerHandle | undefined;
+  let lastExit: AppExit | undefined;
+  let resolveDone: (exit: AppExit) => void = () => {};
+  const done = new Promise<AppExit>((resolve) => {
+    resolveDone = resolve;
+  });
+  const ownGroup = o.libc.processGroup();
+
+  function spawnOnce(): void {
+    app = spawnApp(o.libc, o.app);
+    startedAt = o.clock.monotonic();
+    attempt++;
+    o.log.debug('app started', { pid: app.pid, command: o.app.command, attempt });
+    o.bus.emit('app.started', { pid: app.pid, attempt });
+  }
+
+  function kill(target: SpawnedApp, signal: SignalName, group: boolean): boolean {
+    try {
+      process.kill(group ? -target.pgid : target.pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  function finish(exit: AppExit): void {
+    killTimer?.cancel();
+    resolveDone(exit);
+  }
+
+  function scheduleRestart(exit: AppExit): void {
+    const maxDelay = o.restartBackoff * BACKOFF_FACTOR_CAP;
+    // A run longer than the longest back-off counts as healthy: the next failure starts over.
+    if (o.clock.monotonic() - startedAt >= maxDelay) failuresInARow = 0;
+    failuresInARow++;
+    if (o.restartLimit > 0 && failuresInARow > o.restartLimit) {
+      o.log.error('app keeps exiting; restart limit reached', { limit: o.restartLimit, ...exitFields(exit) });
+      finish(exit);
+      return;
+    }
+    const delay = Math.min(o.restartBackoff * 2 ** (failuresInARow - 1), maxDelay);
+    o.log.warn(`app ${describeExit(exit)}; restarting in ${delay}ms`, { ...exitFields(exit), restart: failuresInARow });
+    backoffTimer = o.clock.setTimer(delay, () => {
+      backoffTimer = undefined;
+      if (stopping) {
+        finish(exit);
+        return;
+      }
+      try {
+        spawnOnce();
+      } catch (error) {
+        o.log.error('app could not be restarted', { error: String(error) });
+        finish(exit);
+      }
+    });
+  }
+
+  function onAppExit(exit: AppExit): void {
+    app = undefined;
+    lastExit = exit;
+    if (o.app.takeTerminal) o.libc.setForegroundGroup(0, ownGroup);
+    if (restartRequested && !stopping) {
+      restartRequested = false;
+      killTimer?.cancel();
+      o.bus.emit('app.exited', { exit, restarting: true });
+      o.log.info('restarting app', exitFields(exit));
+      try {
+        spawnOnce();
+      } catch (error) {
+        o.log.error('app could not be restarted', { error: String(error) });
+        finish(exit);
+      }
+      return;
+    }
+    const failed = reportedStatus(exit, o.successCodes) !== 0;
+    const restarting = !stopping && (o.restart === 'always' || (o.restart === 'on-failure' && failed));
+    o.bus.emit('app.exited', { exit, restarting });
+    if (restarting) {
+      scheduleRestart(exit);
+      return;
+    }
+    o.log.info(`app ${describeExit(exit)}`, exitFields(exit));
+    finish(exit);
+  }
+
+  return {
+    start: spawnOnce,
+    handleReaped(pid, status) {
+      if (app === undefined || pid !== app.pid) return false;
+      onAppExit(decodeWaitStatus(pid, status));
+      return true;
+    },
+    forward(signal) {
+      const target = signalForApp(signal, o.rewrite);
+      if (target === null || app === undefined) {
+        o.log.debug('signal not forwarded', { signal, target, running: app !== undefined });
+        return;
+      }
+      o.log.debug('forwarding signal', { signal, target, pid: app.pid });
+      kill(app, target, o.signalGroup);
+    },
+    send(signal) {
+      return app !== undefined && kill(app, signal, o.signalGroup);
+    },
+    stop(signal, deadline) {
+      if (stopping) return;
+      stopping = true;
+      if (backoffTimer !== undefined) {
+        backoffTimer.cancel();
+        backoffTimer = undefined;
+        if (lastExit !== undefined) finish(lastExit);
+        return;
+      }
+      const target = app;
+      if (target === undefined) return;
+      if (signal !== null) kill(target, signal, o.signalGroup);
+      killTimer = o.clock.setTimer(Math.max(0, deadline - o.clock.monotonic()), () => {
+        if (app === undefined) return;
+        o.log.warn('app did not stop in time; sending SIGKILL to its process group', { pid: app.pid });
+        kill(app, 'SIGKILL', true);
+      });
+    },
+    restartNow(reason) {
+      const target = app;
+      if (target === undefined || stopping || restartRequested) return;
+      restartRequested = true;
+      o.log.info('stopping app for a restart', { reason });
+      kill(target, o.stopSignal, o.signalGroup);
+      killTimer = o.clock.setTimer(o.stopTimeout, () => {
+        if (app !== target) return;
+        o.log.warn('app did not stop in time for its restart; sending SIGKILL', { pid: target.pid });
+        kill(target, 'SIGKILL', true);
+      });
+    },
+    current: () => app,
+    done,
+  };
+}
+
+function exitFields(exit: AppExit): Record<string, unknown> {
+  return { pid: exit.pid, code: exit.code, signal: exit.signal, status: exit.status };
+}
