@@ -7,14 +7,16 @@ import { spawn } from 'node:child_process';
 import { afterEach, describe, it } from 'node:test';
 import { STEWARD } from '../support/steward.ts';
 
+// The app reads first: a read before steward has handed over the terminal stops the app with
+// SIGTTIN until steward's SIGCONT, so what it sees after the read is what a user's app sees.
 const APP_SCRIPT = [
-  'set -- $(cat /proc/$$/stat)',
-  'echo "ids pid=$1 pgrp=$5 tpgid=$8"',
-  'if echo probe > /dev/tty; then echo tty-open; fi',
   'n=0',
   "trap 'n=$((n+1)); echo INT$n' INT",
   'echo ready',
   'read first; echo "got $first"',
+  'set -- $(cat /proc/$$/stat)',
+  'echo "ids pid=$1 pgrp=$5 tpgid=$8"',
+  'if echo probe > /dev/tty; then echo tty-open; fi',
   'while :; do if read l; then echo "line=$l ints=$n"; [ "$l" = bye ] && exit 0; fi; done',
 ].join('\n');
 
@@ -61,13 +63,13 @@ describe('terminal ownership', () => {
       const prefix = pid1 ? 'unshare --pid --fork --mount-proc ' : '';
       const t = underScript(`${prefix}${STEWARD} sh -c '${quoted}'`);
       proc = t.proc;
+      await t.expect(/^ready$/m);
+      t.proc.stdin?.write('hello\n');
+      await t.expect(/got hello/);
       const ids = await t.expect(/ids pid=(\d+) pgrp=(\d+) tpgid=(\d+)/);
       assert.equal(ids[2], ids[1], 'the app leads its own process group');
       assert.equal(ids[3], ids[1], 'and that group is the terminal\'s foreground group');
       await t.expect(/tty-open/);
-      await t.expect(/\nready\n/);
-      t.proc.stdin?.write('hello\n');
-      await t.expect(/got hello/);
       t.proc.stdin?.write('\x03');
       await t.expect(/INT1/);
       t.proc.stdin?.write('bye\n');
