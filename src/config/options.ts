@@ -13,7 +13,9 @@ import {
   parseList,
   parseSignal,
   parseSignalRewrite,
+  parseWait,
   type SignalName,
+  type Wait,
 } from './values.ts';
 
 export type Section = 'mode' | 'init' | 'templates' | 'backend' | 'logging';
@@ -187,10 +189,14 @@ export const OPTIONS = {
     aliases: ['CONFD_PREFIX'],
     help: "Key prefix for every template resource (replaces a resource's own prefix, as in confd).",
   }, 'PATH'),
-  wait: defaultedTextOption('wait', '100ms:1s', {
+  wait: spec<Wait>('wait', {
     section: 'templates',
-    help: 'Quiescence before rendering after a change: MIN:MAX (or 0 for none). A resource may set its own `wait`.',
-  }, 'MIN:MAX'),
+    help: 'Quiescence after a change: render MIN after the last change, at most MAX after the first (0 = at once). A resource may set its own `wait`.',
+  }, 'MIN:MAX', '100ms:1s', parseWait, { minMs: 100, maxMs: 1000 }),
+  commandTimeout: durationOption('command-timeout', '30s', {
+    section: 'templates',
+    help: 'Longest a check_cmd or reload_cmd may run before it is stopped and counted as failed.',
+  }),
   configTimeout: durationOption('config-timeout', '60s', {
     section: 'templates',
     help: 'How long to wait for missing keys and an unreachable backend before the app starts.',

@@ -129,3 +129,24 @@ export function parseSignalRewrite(raw: string, source: string): Map<SignalName,
 export function parseExitCodes(raw: string, source: string): Set<number> {
   return new Set(parseList(raw).map((item) => parseInteger(item, source, 0, 255)));
 }
+
+/** A quiescence window: render `minMs` after the last change, and never later than `maxMs` after the first. */
+export interface Wait {
+  readonly minMs: number;
+  readonly maxMs: number;
+}
+
+/** `100ms:1s`, `0` (none), or one duration (then max = 4 x min, as consul-template). */
+export function parseWait(raw: string, source: string): Wait {
+  const text = raw.trim();
+  const [minText, maxText, extra] = text.split(':');
+  if (minText === undefined || minText === '' || extra !== undefined) {
+    throw new ConfigError(`${source}: invalid wait ${JSON.stringify(raw)} (expected MIN:MAX such as 100ms:1s, one duration, or 0)`);
+  }
+  const minMs = parseDuration(minText, source);
+  const maxMs = maxText === undefined ? minMs * 4 : parseDuration(maxText, source);
+  if (maxMs < minMs) {
+    throw new ConfigError(`${source}: invalid wait ${JSON.stringify(raw)} (MAX must not be shorter than MIN)`);
+  }
+  return { minMs, maxMs };
+}

@@ -68,9 +68,18 @@ export async function run(o: RunOptions): Promise<number> {
   let parts: readonly Part[] = [];
   try {
     parts = await o.parts();
+    // A run with parts already loads more than the logger; what they log while the app waits
+    // (missing keys, an unreachable backend) must show at once.
+    if (parts.length > 0) log.activate();
     for (const part of parts) {
       if (prepareAbort.signal.aborted) break;
-      await part.prepare?.(prepareAbort.signal);
+      try {
+        await part.prepare?.(prepareAbort.signal);
+      } catch (error) {
+        // Whatever a part was waiting for when the stop came, the stop decides the outcome.
+        if (prepareAbort.signal.aborted) break;
+        throw error;
+      }
     }
     if (stopSignal !== undefined) {
       initLog.info(`received ${stopSignal} before the app started; stopping`);

@@ -1,0 +1,163 @@
+// One recursive KV read against one agent, through the npm `consul` client (v2, on papi).
+//
+// What the client needs to be told to do it right:
+// - `ctx` with `includeResponse: true` makes kv.get resolve to [response, body], which is the
+//   only way to see X-Consul-Index; `index` and `wait` go through as query parameters as given.
+// - `ctx` must be an EventEmitter: papi aborts the request when it emits 'cancel' (there is no
+//   AbortSignal support), which is how a watch is stopped.
+// - `timeout` (ms) is papi's deadline for the whole request, the only one there is.
+// - Its own `watch()` is not used: it ends for good on a response without X-Consul-Index,
+//   reports an index going backwards as two changes (the lower one, then again after its reset
+//   to 0), has no fail-over and its own back-off.
+// - It creates a keep-alive agent unless given one. steward passes a non-keep-alive agent: a
+//   blocking query holds its connection for the whole wait anyway, so keep-alive saves one
+//   handshake per wait at best, and a reused socket the agent has closed meanwhile would turn
+//   into a spurious ECONNRESET (Node does not retry it); nothing idle stays open either.
+
+import { EventEmitter } from 'node:events';
+import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type { ConsulNode } from './nodes.ts';
+
+export interface TlsMaterial {
+  readonly ca: Buffer | undefined;
+  readonly cert: Buffer | undefined;
+  readonly key: Buffer | undefined;
+}
+
+export interface KvQuery {
+  /** Blocking query from this index (>= 1); absent for a plain read. */
+  readonly index?: number;
+  /** The blocking query's wait. */
+  readonly waitMs?: number;
+  /** Deadline for the whole request. */
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal;
+}
+
+export interface KvPair {
+  readonly key: string;
+  readonly value: string;
+}
+
+export interface KvListing {
+  readonly pairs: readonly KvPair[];
+  /** X-Consul-Index, or undefined when the answer has none (or an unreadable one). */
+  readonly index: number | undefined;
+}
+
+/** Consul answered, with an error status. Not a reason to fail over. */
+export class ConsulResponseError extends Error {
+  readonly status: number;
+  constructor(message: string, status: number) {
+    super(message);
+    this.name = 'ConsulResponseError';
+    this.status = status;
+  }
+}
+
+/** The agent could not be reached or did not answer in time: try the next one. */
+export class ConsulConnectionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConsulConnectionError';
+  }
+}
+
+export interface KvClient {
+  readonly node: ConsulNode;
+  /** GET /v1/kv/<prefix>?recurse; a 404 (nothing under the prefix) is an empty listing. */
+  list(prefix: string, query: KvQuery): Promise<KvListing>;
+  destroy(): void;
+}
+
+/** The part of the npm client used here (its typings lack index, wait, token, timeout, ctx). */
+interface NpmConsulClient {
+  kv: { get(options: Record<string, unknown>): Promise<unknown> };
+  destroy(): void;
+}
+
+interface PapiError {
+  message?: string;
+  code?: string;
+  isResponse?: boolean;
+  isTimeout?: boolean;
+  isAbort?: boolean;
+  statusCode?: number;
+  response?: { body?: unknown };
+}
+
+export async function createKvClient(node: ConsulNode, tls: TlsMaterial, token: string | undefined): Promise<KvClient> {
+  const { default: Consul } = await import('consul');
+  const agent = node.secure ? new HttpsAgent({ keepAlive: false }) : new HttpAgent({ keepAlive: false });
+  const tlsOptions = node.secure
+    ? { ...(tls.ca === undefined ? {} : { ca: tls.ca }), ...(tls.cert === undefined ? {} : { cert: tls.cert, key: tls.key }) }
+    : {};
+  // papi passes ca/cert/key on to https.request for every request.
+  const client = new Consul({ baseUrl: node.baseUrl, agent, ...tlsOptions } as never) as unknown as NpmConsulClient;
+
+  return {
+    node,
+    async list(prefix, query) {
+      query.signal.throwIfAborted();
+      const ctx = Object.assign(new EventEmitter(), { includeResponse: true });
+      const cancel = (): void => {
+        ctx.emit('cancel');
+      };
+      query.signal.addEventListener('abort', cancel, { once: true });
+      const options: Record<string, unknown> = { key: prefix, recurse: true, timeout: query.timeoutMs, ctx };
+      if (token !== undefined && token !== '') options['token'] = token;
+      if (query.index !== undefined) {
+        options['index'] = String(query.index);
+        if (query.waitMs !== undefined) options['wait'] = `${Math.max(1, Math.round(query.waitMs))}ms`;
+      }
+      const what = `GET ${node.url}/v1/kv/${prefix}?recurse${query.index === undefined ? '' : `&index=${query.index}`}`;
+      try {
+        const [response, body] = (await client.kv.get(options)) as [IncomingMessage, unknown];
+        return { pairs: toPairs(body), index: parseIndex(response.headers['x-consul-index']) };
+      } catch (error) {
+        if (query.signal.aborted) throw query.signal.reason;
+        throw classify(error as PapiError, what, query.timeoutMs);
+      } finally {
+        query.signal.removeEventListener('abort', cancel);
+      }
+    },
+    destroy() {
+      client.destroy();
+      agent.destroy();
+    },
+  };
+}
+
+function toPairs(body: unknown): KvPair[] {
+  if (!Array.isArray(body)) return [];
+  const pairs: KvPair[] = [];
+  for (const item of body as { Key?: unknown; Value?: unknown }[]) {
+    if (typeof item?.Key !== 'string') continue;
+    // An empty value is JSON null; confd's string(p.Value) makes it "".
+    pairs.push({ key: item.Key, value: typeof item.Value === 'string' ? item.Value : '' });
+  }
+  return pairs;
+}
+
+function parseIndex(header: string | string[] | undefined): number | undefined {
+  const text = Array.isArray(header) ? header[0] : header;
+  if (text === undefined || !/^[0-9]+$/.test(text.trim())) return undefined;
+  return Number(text.trim());
+}
+
+function classify(error: PapiError, what: string, timeoutMs: number): Error {
+  if (error.isResponse === true && typeof error.statusCode === 'number') {
+    const body = error.response?.body;
+    let text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : '';
+    text = text.trim();
+    if (text === '') text = (error.message ?? '').replace(/^consul: kv\.get: /, '');
+    if (text.length > 300) text = `${text.slice(0, 300)}…`;
+    return new ConsulResponseError(`${what}: ${error.statusCode} ${text}`, error.statusCode);
+  }
+  let reason: string;
+  if (error.isTimeout === true) reason = `no answer within ${timeoutMs} ms`;
+  else if (error.code === 'ECONNREFUSED') reason = 'connection refused';
+  else reason = (error.message ?? String(error)).replace(/^consul: kv\.get: /, '');
+  return new ConsulConnectionError(`${what}: ${reason}`);
+}

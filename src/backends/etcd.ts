@@ -1,0 +1,146 @@
+// The etcd (v3) backend, with confd's etcdv3 semantics: reads at one revision, prefix watches
+// from the read's revision, `/app/db` covering `/app/db/...` but not `/app/dbx`. Built on the npm
+// etcd3 client, loaded on first use.
+
+import type { Etcd3 } from 'etcd3';
+import type { BackoffOptions } from '../core/backoff.ts';
+import type { Backend, BackendOptions, Cursor, Snapshot, WatchListener } from './backend.ts';
+import { connectionSecrets, createClient, loadEtcd3, type ConnectionSettings } from './etcd/client.ts';
+import { parseEndpoints } from './etcd/endpoints.ts';
+import { covers } from './etcd/keys.ts';
+import { readAtOneRevision, type ReadResult } from './etcd/read.ts';
+import { messageOf, runWatch } from './etcd/watch.ts';
+
+export interface EtcdTuning {
+  /** Deadline of a read (all its transactions) and of every other call, in ms. */
+  readonly requestTimeoutMs: number;
+  /** How long opening a watch stream and creating its watchers may take, in ms. */
+  readonly connectTimeoutMs: number;
+  /**
+   * gRPC keepalive: a ping after this long without traffic, in ms. It is what notices a frozen
+   * or partitioned etcd under an idle watch. etcd answers pings more frequent than its
+   * --grpc-keepalive-min-time (default 5 s) with GOAWAY.
+   */
+  readonly keepaliveTimeMs: number;
+  /** How long a keepalive ping may go unanswered before the connection counts as dead, in ms. */
+  readonly keepaliveTimeoutMs: number;
+  /** Delays between reconnection rounds (after every endpoint failed). */
+  readonly backoff: BackoffOptions;
+}
+
+/** confd's etcdv3 client uses a 5 s dial timeout and 10 s / 3 s keepalive; reads get 5 s. */
+export const ETCD_DEFAULT_TUNING: EtcdTuning = {
+  requestTimeoutMs: 5000,
+  connectTimeoutMs: 5000,
+  keepaliveTimeMs: 10_000,
+  keepaliveTimeoutMs: 3000,
+  backoff: { initialMs: 500, maxMs: 15_000 },
+};
+
+/** Starts loading etcd3 (and gRPC) early; createEtcdBackend works without it. */
+export function preloadEtcd(): Promise<unknown> {
+  return loadEtcd3();
+}
+
+export function createEtcdBackend(options: BackendOptions, tuning: Partial<EtcdTuning> = {}): Backend {
+  const t: EtcdTuning = { ...ETCD_DEFAULT_TUNING, ...tuning };
+  const tlsFiles = options.tls.ca !== undefined || options.tls.cert !== undefined || options.tls.key !== undefined;
+  const { hosts, secure } = parseEndpoints(options.nodes, options.scheme, tlsFiles);
+  const settings: ConnectionSettings = {
+    ...connectionSecrets(options, secure),
+    requestTimeoutMs: t.requestTimeoutMs,
+    keepaliveTimeMs: t.keepaliveTimeMs,
+    keepaliveTimeoutMs: t.keepaliveTimeoutMs,
+  };
+  const source = hosts.join(',');
+  const closing = new AbortController();
+  const watches = new Set<Promise<void>>();
+  let readClient: Promise<Etcd3> | undefined;
+
+  const newClient = async (list: readonly string[]): Promise<Etcd3> => {
+    const etcd = await loadEtcd3();
+    if (closing.signal.aborted) throw new Error('the etcd backend is closed');
+    return createClient(etcd, list, settings);
+  };
+
+  const read = async (keys: readonly string[], signal: AbortSignal): Promise<ReadResult> => {
+    const abort = AbortSignal.any([signal, closing.signal]);
+    readClient ??= newClient(hosts);
+    // The deadline starts once the client is loaded: it bounds etcd, not module loading.
+    const client = await untilAborted(readClient, abort);
+    const deadline = Date.now() + t.requestTimeoutMs;
+    try {
+      return await untilDeadline(readAtOneRevision(client.kv, keys, deadline), deadline, abort);
+    } catch (error) {
+      if (abort.aborted) throw abort.reason;
+      throw new Error(`cannot read ${keys.length} key(s) from etcd at ${source}: ${messageOf(error)}`, { cause: error });
+    }
+  };
+
+  return {
+    name: 'etcd',
+    source,
+    async read(keys: readonly string[], signal: AbortSignal): Promise<Snapshot> {
+      const result = await read(keys, signal);
+      return { values: result.values, cursor: result.revision };
+    },
+    watch(keys: readonly string[], from: Cursor, listener: WatchListener, signal: AbortSignal): void {
+      const revision = revisionOf(from);
+      if (closing.signal.aborted || signal.aborted) return;
+      const run = runWatch(
+        {
+          hosts,
+          client: (index) => newClient([hosts[index]!]),
+          read,
+          connectTimeoutMs: t.connectTimeoutMs,
+          backoff: t.backoff,
+        },
+        keys,
+        revision,
+        listener,
+        AbortSignal.any([signal, closing.signal]),
+      );
+      watches.add(run);
+      void run.finally(() => watches.delete(run));
+    },
+    covers,
+    async close(): Promise<void> {
+      closing.abort(new Error('the etcd backend is closed'));
+      await Promise.allSettled([...watches]);
+      const client = await readClient?.catch(() => undefined);
+      client?.close();
+    },
+  };
+}
+
+/** The revision a read returned (the cursor); anything else is a caller's bug. */
+function revisionOf(cursor: Cursor): number {
+  const n = typeof cursor === 'number' ? cursor : typeof cursor === 'bigint' || typeof cursor === 'string' ? Number(cursor) : NaN;
+  if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`etcd watch: ${String(cursor)} is not a revision from read()`);
+  return n;
+}
+
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return untilDeadline(promise, Infinity, signal);
+}
+
+/** `promise`, or a rejection at `deadline` (epoch ms) or when `signal` aborts, whichever is first. */
+function untilDeadline<T>(promise: Promise<T>, deadline: number, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const budget = deadline - Date.now();
+    const timer =
+      deadline === Infinity ? undefined : setTimeout(() => finish(() => reject(new Error(`no answer within ${budget} ms`))), Math.max(0, budget));
+    const onAbort = (): void => finish(() => reject(signal.reason));
+    const finish = (settle: () => void): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      settle();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => finish(() => resolve(value)),
+      (error: unknown) => finish(() => reject(error)),
+    );
+  });
+}

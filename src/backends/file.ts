@@ -1,0 +1,186 @@
+// The file backend: YAML or JSON files (or directories of them) flattened into keys exactly as
+// confd's file backend does (§3.3 of the confd notes: map keys and list indexes joined with "/",
+// numbers and booleans printed the Go way, nulls dropped, later files overriding earlier ones,
+// plain string-prefix matching), watched with chokidar.
+//
+// A watch re-reads every file after a change (confd does the same on every fsnotify event) and
+// reports the difference as a delta. A file that does not parse leaves the last good values in
+// place and is reported through the status, never as a partial update.
+
+import { readFile } from 'node:fs/promises';
+import type { Backend, BackendOptions, Cursor, Snapshot, WatchListener } from './backend.ts';
+import { exponentialBackoff, type BackoffOptions } from '../core/backoff.ts';
+import { flattenDocument } from './file/flatten.ts';
+import { describe, findFiles } from './file/lookup.ts';
+import { diffValues, notify, selectValues } from './file/updates.ts';
+
+export interface FileBackendTuning {
+  /** Quiet time after a file event before re-reading (an editor's save is several events). */
+  readonly debounceMs?: number;
+  /** Retry delays while a file cannot be read or parsed (changes also trigger a retry). */
+  readonly backoff?: BackoffOptions;
+}
+
+interface FileCursor {
+  readonly kind: 'steward-file-cursor';
+  /** What the reader was given: the values under the keys it read. */
+  readonly values: ReadonlyMap<string, string>;
+}
+
+const DEFAULT_DEBOUNCE_MS = 30;
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1_000, maxMs: 30_000 };
+
+function isFileCursor(cursor: Cursor): cursor is FileCursor {
+  return typeof cursor === 'object' && cursor !== null && (cursor as { kind?: unknown }).kind === 'steward-file-cursor';
+}
+
+/** confd's file backend matches with strings.HasPrefix on the flattened key. */
+function covers(requested: string, key: string): boolean {
+  return key.startsWith(requested);
+}
+
+export function createFileBackend(options: BackendOptions, tuning: FileBackendTuning = {}): Backend {
+  const files = [...options.files];
+  const debounceMs = tuning.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+  const closing = new AbortController();
+  const running = new Set<Promise<void>>();
+
+  /** Every key of every file, later files overriding earlier ones. */
+  async function loadAll(): Promise<Map<string, string>> {
+    const yaml = await import('yaml');
+    const values = new Map<string, string>();
+    for (const configured of files) {
+      for (const found of await findFiles(configured)) {
+        let text: string;
+        try {
+          text = await readFile(found.real, 'utf8');
+        } catch (error) {
+          throw new Error(`${found.path}: ${describe(error)}`);
+        }
+        flattenDocument(yaml, found.path, text, values);
+      }
+    }
+    return values;
+  }
+
+  async function runWatch(keys: readonly string[], from: Cursor, listener: WatchListener, stop: AbortSignal): Promise<void> {
+    let last = isFileCursor(from) ? selectValues(from.values, keys, covers) : undefined;
+    let failing: string | undefined;
+    const backoff = exponentialBackoff(tuning.backoff ?? DEFAULT_BACKOFF);
+    const { watch: watchPaths } = await import('chokidar');
+    if (stop.aborted) return;
+    const watcher = watchPaths(files, { ignoreInitial: true, persistent: true, atomic: true });
+
+    let timer: NodeJS.Timeout | undefined;
+    let reloading: Promise<void> | undefined;
+    let again = false;
+    let ready = false;
+
+    const schedule = (ms: number): void => {
+      if (stop.aborted) return;
+      if (reloading !== undefined) {
+        again = true;
+        return;
+      }
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = undefined;
+        reloading = reload().finally(() => {
+          reloading = undefined;
+          if (again) {
+            again = false;
+            schedule(debounceMs);
+          }
+        });
+      }, ms);
+    };
+
+    const fail = (message: string): void => {
+      const delay = backoff.next();
+      if (failing !== message) {
+        failing = message;
+        notify(() => listener.status({ state: 'unreachable', error: message, retryInMs: delay }));
+      }
+      clearTimeout(timer);
+      timer = setTimeout(() => schedule(0), delay);
+    };
+
+    const reload = async (): Promise<void> => {
+      let values: Map<string, string>;
+      try {
+        values = selectValues(await loadAll(), keys, covers);
+      } catch (error) {
+        if (!stop.aborted) fail(error instanceof Error ? error.message : String(error));
+        return;
+      }
+      if (stop.aborted) return;
+      if (failing !== undefined) {
+        failing = undefined;
+        backoff.reset();
+        notify(() => listener.status({ state: 'ok' }));
+      }
+      const previous = last;
+      last = values;
+      if (previous === undefined) {
+        notify(() => listener.update({ kind: 'full', values }));
+        return;
+      }
+      const delta = diffValues(previous, values);
+      if (delta !== undefined) notify(() => listener.update(delta));
+    };
+
+    // Events before 'ready' are ignored: the read right after 'ready' sees their effect, and
+    // also anything that changed between the caller's read() and this watch.
+    watcher.on('all', () => {
+      if (ready) schedule(debounceMs);
+    });
+    watcher.on('ready', () => {
+      ready = true;
+      schedule(0);
+    });
+    watcher.on('error', (error) => {
+      fail(`watching ${files.join(', ')}: ${error instanceof Error ? error.message : String(error)}`);
+    });
+
+    await new Promise<void>((resolve) => {
+      if (stop.aborted) resolve();
+      else stop.addEventListener('abort', () => resolve(), { once: true });
+    });
+    clearTimeout(timer);
+    await watcher.close();
+    await reloading;
+  }
+
+  return {
+    name: 'file',
+    source: files.join(', '),
+
+    async read(keys: readonly string[], signal: AbortSignal): Promise<Snapshot> {
+      if (closing.signal.aborted) throw new Error('the file backend is closed');
+      signal.throwIfAborted();
+      const all = await loadAll();
+      signal.throwIfAborted();
+      const values = selectValues(all, keys, covers);
+      const cursor: FileCursor = { kind: 'steward-file-cursor', values };
+      return { values, cursor };
+    },
+
+    watch(keys: readonly string[], from: Cursor, listener: WatchListener, signal: AbortSignal): void {
+      const stop = AbortSignal.any([signal, closing.signal]);
+      if (stop.aborted) return;
+      const task = runWatch(keys, from, listener, stop).catch((error: unknown) => {
+        // Only the import of chokidar or the watcher's start can end up here.
+        if (!stop.aborted) notify(() => listener.status({ state: 'unreachable', error: String(error), retryInMs: 0 }));
+      });
+      running.add(task);
+      void task.finally(() => running.delete(task));
+    },
+
+    covers,
+
+    async close(): Promise<void> {
+      closing.abort();
+      await Promise.allSettled([...running]);
+    },
+  };
+}

@@ -1,0 +1,114 @@
+// steward's one way to run a command beside the app (check and reload commands, hooks, jobs),
+// through execa. Each command gets its own process group so that a timeout stops everything it
+// started (a `sh -c 'a | b'` included), and its output is kept as a tail for the logs.
+
+import { trackNodeSpawns } from '../init/node-children.ts';
+
+export type CommandSpec =
+  | { readonly argv: readonly string[]; readonly shell?: undefined }
+  /** Run through /bin/sh -c, as confd runs check_cmd and reload_cmd. */
+  | { readonly shell: string; readonly argv?: undefined };
+
+export interface RunOptions {
+  readonly timeoutMs: number;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly cwd?: string;
+  /** Aborting stops the command like a timeout does. */
+  readonly signal?: AbortSignal;
+  /** Bytes of combined output kept (default 4096). */
+  readonly keepOutput?: number;
+}
+
+export interface CommandResult {
+  readonly ok: boolean;
+  readonly exitCode: number | undefined;
+  readonly signal: string | undefined;
+  readonly timedOut: boolean;
+  readonly aborted: boolean;
+  /** The last bytes of stdout and stderr, interleaved as written. */
+  readonly output: string;
+  readonly durationMs: number;
+  /** Why it failed, in one line (spawn error, exit status, signal, timeout). */
+  readonly failure: string | undefined;
+}
+
+/** After SIGTERM on timeout, how long the command's group has before SIGKILL. */
+const KILL_GRACE_MS = 2000;
+
+export async function runCommand(spec: CommandSpec, options: RunOptions): Promise<CommandResult> {
+  await trackNodeSpawns();
+  const { execa } = await import('execa');
+  const [file, ...args] = spec.shell !== undefined ? ['/bin/sh', '-c', spec.shell] : spec.argv;
+  const keep = options.keepOutput ?? 4096;
+  const started = process.hrtime.bigint();
+  let output = '';
+  let timedOut = false;
+  let aborted = false;
+
+  const child = execa(file ?? '', args, {
+    env: options.env as Record<string, string>,
+    extendEnv: options.env === undefined,
+    cwd: options.cwd,
+    // Own process group: a timeout kills the whole pipeline, and a Ctrl-C at the terminal
+    // (which reaches the app's group) does not reach steward's commands.
+    detached: true,
+    stdin: 'ignore',
+    all: true,
+    buffer: false,
+    reject: false,
+    shell: false,
+  });
+  child.all?.setEncoding('utf8');
+  child.all?.on('data', (chunk: string) => {
+    output = (output + chunk).slice(-keep);
+  });
+
+  const killGroup = (signal: NodeJS.Signals): void => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+  let graceTimer: NodeJS.Timeout | undefined;
+  const stop = (): void => {
+    killGroup('SIGTERM');
+    graceTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop();
+  }, options.timeoutMs);
+  const onAbort = (): void => {
+    aborted = true;
+    stop();
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+
+  const result = await child;
+  clearTimeout(timer);
+  if (graceTimer !== undefined) clearTimeout(graceTimer);
+  options.signal?.removeEventListener('abort', onAbort);
+
+  const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const exitCode = result.exitCode;
+  const signal = result.signal;
+  let failure: string | undefined;
+  if (timedOut) failure = `timed out after ${options.timeoutMs}ms`;
+  else if (aborted) failure = 'stopped';
+  else if (result.failed && exitCode === undefined && signal === undefined) failure = result.shortMessage ?? 'could not start';
+  else if (signal !== undefined) failure = `killed by ${signal}`;
+  else if (exitCode !== 0) failure = `exit status ${exitCode}`;
+  return {
+    ok: failure === undefined,
+    exitCode,
+    signal,
+    timedOut,
+    aborted,
+    output: output.trimEnd(),
+    durationMs,
+    failure,
+  };
+}

@@ -1,0 +1,45 @@
+// The boundary between resources/ and the template engines. Engines know nothing about
+// backends: they get a template text once (compile) and a RenderContext per render.
+
+import type { KvStore } from './confd/store.ts';
+
+/** Functions steward adds beside confd's set (role(), isLeader(), members(), hasLock(), ...). */
+export type ExtraFunctions = Readonly<Record<string, (...args: unknown[]) => unknown>>;
+
+export interface RenderContext {
+  /** The resource's keys, with the resource prefix already stripped as confd does. */
+  readonly store: KvStore;
+  /** Environment seen by getenv(). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** steward's own functions; engines expose them beside confd's. */
+  readonly extras: ExtraFunctions;
+}
+
+export interface CompiledTemplate {
+  render(ctx: RenderContext): string;
+}
+
+export type EngineName = 'go' | 'nunjucks';
+
+export interface TemplateEngine {
+  readonly name: EngineName;
+  /** Parses `text`; throws TemplateError on a syntax error. */
+  compile(name: string, text: string): CompiledTemplate;
+}
+
+/** A parse or render failure, located as precisely as the engine can. */
+export class TemplateError extends Error {
+  readonly template: string;
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+  /** The key that was missing, when that is the cause. */
+  readonly key: string | undefined;
+  constructor(message: string, where: { template: string; line?: number; column?: number; key?: string }) {
+    super(message);
+    this.name = 'TemplateError';
+    this.template = where.template;
+    this.line = where.line;
+    this.column = where.column;
+    this.key = where.key;
+  }
+}

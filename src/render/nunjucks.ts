@@ -1,0 +1,73 @@
+// steward's 'nunjucks' engine: nunjucks with autoescaping off and confd's function set as
+// globals (getv, gets, ...), so `{{ getv("/db/host") }}` works as in a confd template. A missing
+// key is an error naming the template, the key and the line, never an empty string written.
+
+import type nunjucksModule from 'nunjucks';
+import { KeyNotFoundError } from './confd/errors.ts';
+import { createConfdFunctions } from './confd/functions.ts';
+import { createSystemWorld, type ConfdWorld } from './confd/world.ts';
+import { TemplateError, type CompiledTemplate, type RenderContext, type TemplateEngine } from './engine.ts';
+
+type Nunjucks = typeof nunjucksModule;
+
+const LOCATION = /\[Line (\d+), Column (\d+)\]/;
+
+// nunjucks reports parse errors with 1-based lines and columns, but render errors with its
+// 0-based internal positions, and none at all for the first line.
+function located(error: unknown, name: string, key: string | undefined, phase: 'parse' | 'render'): TemplateError {
+  const message = error instanceof Error ? error.message : String(error);
+  const m = LOCATION.exec(message);
+  const shift = phase === 'render' ? 1 : 0;
+  // nunjucks puts "(name) [Line l, Column c]" on the first line and the cause after it.
+  const cause = message.split('\n').slice(1).join(' ').trim().replace(/^(Error|KeyNotFoundError|ConfdError): /, '') || message;
+  const line = m === null ? (phase === 'render' ? 1 : undefined) : Number(m[1]) + shift;
+  const column = m === null ? undefined : Number(m[2]) + shift;
+  const where = line === undefined ? name : column === undefined ? `${name}:${line}` : `${name}:${line}:${column}`;
+  return new TemplateError(`${where}: ${cause}`, { template: name, line, column, key });
+}
+
+export function createNunjucksEngine(nunjucks: Nunjucks, world: ConfdWorld = createSystemWorld()): TemplateEngine {
+  const env = new nunjucks.Environment([], { autoescape: false, throwOnUndefined: false, dev: true });
+  return {
+    name: 'nunjucks',
+    compile(name: string, text: string): CompiledTemplate {
+      let template: nunjucksModule.Template;
+      try {
+        template = new nunjucks.Template(text, env, name, true);
+      } catch (error) {
+        throw located(error, name, undefined, 'parse');
+      }
+      return {
+        render(ctx: RenderContext): string {
+          let missing: string | undefined;
+          const confd = createConfdFunctions({ store: ctx.store, env: ctx.env, ...world });
+          const remember = <A extends unknown[], R>(f: (...args: A) => R) =>
+            (...args: A): R => {
+              try {
+                return f(...args);
+              } catch (error) {
+                if (error instanceof KeyNotFoundError) missing = error.key;
+                throw error;
+              }
+            };
+          const globals: Record<string, unknown> = {
+            ...confd,
+            getv: remember(confd.getv),
+            get: remember(confd.get),
+            ...ctx.extras,
+          };
+          try {
+            return template.render(globals);
+          } catch (error) {
+            throw located(error, name, missing, 'render');
+          }
+        },
+      };
+    },
+  };
+}
+
+export async function loadNunjucksEngine(): Promise<TemplateEngine> {
+  const nunjucks = (await import('nunjucks')) as unknown as { default?: Nunjucks } & Nunjucks;
+  return createNunjucksEngine(nunjucks.default ?? nunjucks);
+}

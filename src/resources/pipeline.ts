@@ -1,0 +1,107 @@
+// One template resource, from the cached key values to a file on disk: values -> render ->
+// compare -> stage -> check -> swap. Each step's failure is a typed outcome that leaves the last
+// good file in place; nothing here throws past `processResource`.
+
+import type { Logger } from '../core/log.ts';
+import { runCommand } from '../core/exec.ts';
+import { goPathJoin } from '../render/confd/gopath.ts';
+import { KvStore } from '../render/confd/store.ts';
+import { TemplateError, type CompiledTemplate, type ExtraFunctions } from '../render/engine.ts';
+import type { KeyCache } from './key-cache.ts';
+import type { TemplateResource } from './resource.ts';
+import { inspect, stageAndSwap, type Difference } from './stage-and-swap.ts';
+
+export type ResourceOutcome =
+  | { readonly kind: 'unchanged' }
+  | { readonly kind: 'written'; readonly differences: readonly Difference[]; readonly inPlace: boolean }
+  /** --noop: what would have been written. */
+  | { readonly kind: 'would-change'; readonly differences: readonly Difference[]; readonly before: Buffer | undefined; readonly after: Buffer; readonly mode: number }
+  | { readonly kind: 'missing-key'; readonly key: string; readonly message: string }
+  | { readonly kind: 'render-failed'; readonly message: string }
+  | { readonly kind: 'check-failed'; readonly message: string; readonly output: string }
+  | { readonly kind: 'write-failed'; readonly message: string };
+
+export interface PipelineContext {
+  readonly cache: KeyCache;
+  /** The backend's matching rule (see Backend.covers). */
+  readonly covers: (requested: string, key: string) => boolean;
+  /** Whether `covers` only ever narrows a plain string prefix (true except for env). */
+  readonly prefixIndexed: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly extras: ExtraFunctions;
+  readonly commandTimeoutMs: number;
+  readonly keepStageFile: boolean;
+  readonly syncOnly: boolean;
+  readonly noop: boolean;
+  readonly log: Logger;
+}
+
+/** The resource's keys as its template sees them: prefix stripped, as confd's setVars does. */
+export function resourceValues(resource: TemplateResource, ctx: PipelineContext): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const requested of resource.backendKeys) {
+    const candidates = ctx.prefixIndexed ? ctx.cache.withPrefix(requested) : ctx.cache.entries();
+    for (const [key, value] of candidates) {
+      if (!ctx.covers(requested, key)) continue;
+      const relative = key.startsWith(resource.prefix) ? key.slice(resource.prefix.length) : key;
+      values.set(goPathJoin('/', relative), value);
+    }
+  }
+  return values;
+}
+
+/** Whether a change of `key` concerns this resource. */
+export function resourceUses(resource: TemplateResource, key: string, covers: PipelineContext['covers']): boolean {
+  return resource.backendKeys.some((requested) => covers(requested, key));
+}
+
+/** confd runs check_cmd as a Go template whose only field is .src; a nunjucks resource writes {{ src }}. */
+export function checkCommandFor(resource: TemplateResource, stagePath: string): string {
+  const command = resource.checkCmd ?? '';
+  const pattern = resource.engine === 'go' ? /\{\{-?\s*\.src\s*-?\}\}/g : /\{\{-?\s*src\s*-?\}\}/g;
+  return command.replace(pattern, stagePath);
+}
+
+export function render(resource: TemplateResource, template: CompiledTemplate, ctx: PipelineContext): Buffer | ResourceOutcome {
+  try {
+    const store = new KvStore(resourceValues(resource, ctx));
+    return Buffer.from(template.render({ store, env: ctx.env, extras: ctx.extras }), 'utf8');
+  } catch (error) {
+    if (error instanceof TemplateError && error.key !== undefined) {
+      return { kind: 'missing-key', key: goPathJoin(resource.prefix, error.key), message: error.message };
+    }
+    return { kind: 'render-failed', message: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+export async function processResource(resource: TemplateResource, template: CompiledTemplate, ctx: PipelineContext): Promise<ResourceOutcome> {
+  const content = render(resource, template, ctx);
+  if (!Buffer.isBuffer(content)) return content;
+  const desired = { dest: resource.dest, content, mode: resource.mode, uid: resource.uid, gid: resource.gid };
+  let inspection;
+  try {
+    inspection = await inspect(desired);
+  } catch (error) {
+    return { kind: 'write-failed', message: `cannot read ${resource.dest}: ${(error as Error).message}` };
+  }
+  if (inspection.differences.length === 0) return { kind: 'unchanged' };
+  if (ctx.noop) {
+    return { kind: 'would-change', differences: inspection.differences, before: inspection.existing, after: content, mode: inspection.target.mode };
+  }
+  const check =
+    resource.checkCmd === undefined || ctx.syncOnly
+      ? undefined
+      : async (stagePath: string) => {
+          const result = await runCommand({ shell: checkCommandFor(resource, stagePath) }, { timeoutMs: ctx.commandTimeoutMs, env: ctx.env });
+          return { ok: result.ok, failure: result.failure, output: result.output };
+        };
+  const swapped = await stageAndSwap(desired, inspection, { check, keepStageFile: ctx.keepStageFile });
+  switch (swapped.kind) {
+    case 'written':
+      return swapped;
+    case 'check-failed':
+      return { kind: 'check-failed', message: `check_cmd failed (${swapped.failure})`, output: swapped.output };
+    case 'error':
+      return { kind: 'write-failed', message: swapped.message };
+  }
+}

@@ -1,0 +1,35 @@
+// A template resource: one confd TOML file under conf.d/, resolved against the settings.
+
+import type { SignalName, Wait } from '../config/values.ts';
+import type { EngineName } from '../render/engine.ts';
+
+export type ReloadAction =
+  | { readonly kind: 'signal'; readonly signal: SignalName }
+  /** Stop the app gracefully and start it again. */
+  | { readonly kind: 'restart' }
+  | { readonly kind: 'none' };
+
+export interface TemplateResource {
+  /** The TOML file's path relative to conf.d/ (what logs call the resource). */
+  readonly name: string;
+  readonly tomlPath: string;
+  /** Absolute path of the template. */
+  readonly src: string;
+  readonly dest: string;
+  /** `keys` as written. */
+  readonly keys: readonly string[];
+  /** The effective prefix (a global prefix replaces the resource's, as in confd), with a leading slash. */
+  readonly prefix: string;
+  /** `keys` with the prefix applied (confd's AppendPrefix): what is read from the backend. */
+  readonly backendKeys: readonly string[];
+  /** Permission bits to give the file; undefined keeps the existing file's, else 0644. */
+  readonly mode: number | undefined;
+  readonly uid: number | undefined;
+  readonly gid: number | undefined;
+  readonly checkCmd: string | undefined;
+  readonly reloadCmd: string | undefined;
+  readonly reload: ReloadAction;
+  /** The resource's own quiescence, overriding --wait. */
+  readonly wait: Wait | undefined;
+  readonly engine: EngineName;
+}

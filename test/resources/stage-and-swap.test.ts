@@ -1,0 +1,110 @@
+// Writing rendered files: modes and owners kept or set, unchanged files left alone, a failed
+// check leaves the destination untouched, and a bind-mounted single file is rewritten in place.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { inspect, stageAndSwap, type Desired } from '../../src/resources/stage-and-swap.ts';
+import { ROOT } from '../support/steward.ts';
+
+function dir(): string {
+  return mkdtempSync(join(tmpdir(), 'steward-swap-'));
+}
+
+async function write(desired: Desired, check?: (stage: string) => Promise<{ ok: boolean; failure: string | undefined; output: string }>) {
+  const inspection = await inspect(desired);
+  return { inspection, outcome: await stageAndSwap(desired, inspection, { check, keepStageFile: false }) };
+}
+
+describe('stage and swap', () => {
+  it('creates a new file with mode 0644 and steward\'s owner', async () => {
+    const dest = join(dir(), 'app.conf');
+    const { outcome } = await write({ dest, content: Buffer.from('a=1\n'), mode: undefined, uid: undefined, gid: undefined });
+    assert.deepEqual(outcome, { kind: 'written', differences: ['created'], inPlace: false });
+    assert.equal(readFileSync(dest, 'utf8'), 'a=1\n');
+    assert.equal(statSync(dest).mode & 0o7777, 0o644);
+    assert.equal(statSync(dest).uid, process.getuid?.());
+  });
+
+  it('keeps an existing secret\'s 0600 mode and owner when the resource sets none', async () => {
+    const dest = join(dir(), 'secret.conf');
+    writeFileSync(dest, 'old');
+    chmodSync(dest, 0o600);
+    chownSync(dest, 4321, 4322);
+    const { outcome } = await write({ dest, content: Buffer.from('new'), mode: undefined, uid: undefined, gid: undefined });
+    assert.equal(outcome.kind, 'written');
+    const st = statSync(dest);
+    assert.equal(st.mode & 0o7777, 0o600);
+    assert.equal(st.uid, 4321);
+    assert.equal(st.gid, 4322);
+  });
+
+  it('applies the resource\'s mode and owner, and counts a mode-only change as a change', async () => {
+    const dest = join(dir(), 'x.conf');
+    writeFileSync(dest, 'same');
+    chmodSync(dest, 0o644);
+    const { inspection, outcome } = await write({ dest, content: Buffer.from('same'), mode: 0o640, uid: 0, gid: 4000 });
+    assert.deepEqual(inspection.differences, ['mode', 'owner']);
+    assert.equal(outcome.kind, 'written');
+    assert.equal(statSync(dest).mode & 0o7777, 0o640);
+    assert.equal(statSync(dest).gid, 4000);
+  });
+
+  it('sees no difference when content, mode and owner match, and writes nothing', async () => {
+    const dest = join(dir(), 'x.conf');
+    writeFileSync(dest, 'same');
+    chmodSync(dest, 0o644);
+    const before = statSync(dest);
+    const inspection = await inspect({ dest, content: Buffer.from('same'), mode: undefined, uid: undefined, gid: undefined });
+    assert.deepEqual(inspection.differences, []);
+    assert.equal(statSync(dest).mtimeMs, before.mtimeMs);
+  });
+
+  it('runs the check on a stage file that already has the final mode, owner and content', async () => {
+    const d = dir();
+    const dest = join(d, 'x.conf');
+    let seen: { mode: number; uid: number; gid: number; content: string; dir: string } | undefined;
+    const { outcome } = await write({ dest, content: Buffer.from('v2'), mode: 0o640, uid: 1234, gid: 5678 }, async (stage) => {
+      const st = statSync(stage);
+      seen = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, content: readFileSync(stage, 'utf8'), dir: join(stage, '..') };
+      return { ok: true, failure: undefined, output: '' };
+    });
+    assert.equal(outcome.kind, 'written');
+    assert.deepEqual(seen, { mode: 0o640, uid: 1234, gid: 5678, content: 'v2', dir: d });
+  });
+
+  it('leaves the destination untouched and no stage file behind when the check fails', async () => {
+    const d = dir();
+    const dest = join(d, 'x.conf');
+    writeFileSync(dest, 'good');
+    const { outcome } = await write({ dest, content: Buffer.from('bad'), mode: undefined, uid: undefined, gid: undefined }, async () => ({
+      ok: false,
+      failure: 'exit status 1',
+      output: 'syntax error',
+    }));
+    assert.deepEqual(outcome, { kind: 'check-failed', failure: 'exit status 1', output: 'syntax error' });
+    assert.equal(readFileSync(dest, 'utf8'), 'good');
+    assert.deepEqual(readdirSync(d), ['x.conf']);
+  });
+
+  it('rewrites a bind-mounted single file in place when it cannot be renamed over (EBUSY)', () => {
+    const d = dir();
+    const source = join(d, 'source.conf');
+    const dest = join(d, 'mounted.conf');
+    writeFileSync(source, 'old content that is longer than the new one\n');
+    writeFileSync(dest, '');
+    const script = `
+      import { inspect, stageAndSwap } from ${JSON.stringify(join(ROOT, 'src/resources/stage-and-swap.ts'))};
+      const desired = { dest: ${JSON.stringify(dest)}, content: Buffer.from('new\\n'), mode: undefined, uid: undefined, gid: undefined };
+      const outcome = await stageAndSwap(desired, await inspect(desired), { check: undefined, keepStageFile: false });
+      console.log(JSON.stringify(outcome));`;
+    const out = execFileSync('unshare', ['--mount', 'sh', '-c', `mount --bind "$1" "$2" && exec "$3" --input-type=module -e "$4"`, 'sh', source, dest, process.execPath, script], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(out), { kind: 'written', differences: ['content'], inPlace: true });
+    // The bind mount showed the source file: it now holds exactly the new content, not a mix.
+    assert.equal(readFileSync(source, 'utf8'), 'new\n');
+    assert.deepEqual(readdirSync(d).sort(), ['mounted.conf', 'source.conf']);
+  });
+});
