@@ -84,10 +84,10 @@ export async function preloadConsul(): Promise<void> {
   await import('consul');
 }
 
-export function createConsulBackend(options: BackendOptions, tuning: ConsulBackendTuning = {}): Backend {
-  const nodes = parseConsulNodes(options.nodes, options.scheme);
-  const hasCert = (options.tls.cert ?? '') !== '';
-  const hasKey = (options.tls.key ?? '') !== '';
+/** Reads the CA, client certificate and key that CONFD_CLIENT_* name (both or neither of cert and key). */
+export function readConsulTls(tls: BackendOptions['tls']): TlsMaterial {
+  const hasCert = (tls.cert ?? '') !== '';
+  const hasKey = (tls.key ?? '') !== '';
   if (hasCert !== hasKey) {
     throw new ConfigError(
       hasCert
@@ -95,11 +95,16 @@ export function createConsulBackend(options: BackendOptions, tuning: ConsulBacke
         : 'CONFD_CLIENT_CERT (--client-cert): needed with CONFD_CLIENT_KEY for a Consul client certificate',
     );
   }
-  const tls: TlsMaterial = {
-    ca: readTlsFile(options.tls.ca, 'CONFD_CLIENT_CAKEYS (--client-cakeys)'),
-    cert: readTlsFile(options.tls.cert, 'CONFD_CLIENT_CERT (--client-cert)'),
-    key: readTlsFile(options.tls.key, 'CONFD_CLIENT_KEY (--client-key)'),
+  return {
+    ca: readTlsFile(tls.ca, 'CONFD_CLIENT_CAKEYS (--client-cakeys)'),
+    cert: readTlsFile(tls.cert, 'CONFD_CLIENT_CERT (--client-cert)'),
+    key: readTlsFile(tls.key, 'CONFD_CLIENT_KEY (--client-key)'),
   };
+}
+
+export function createConsulBackend(options: BackendOptions, tuning: ConsulBackendTuning = {}): Backend {
+  const nodes = parseConsulNodes(options.nodes, options.scheme);
+  const tls = readConsulTls(options.tls);
   const waitMs = tuning.waitMs ?? DEFAULT_WAIT_MS;
   const requestTimeoutMs = tuning.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const pool = new NodePool(nodes, tls, options.token);

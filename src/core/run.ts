@@ -8,6 +8,7 @@ import { canTakeTerminal } from '../init/spawn-app.ts';
 import { reportedStatus } from '../init/exit-status.ts';
 import type { Libc } from '../init/libc.ts';
 import { stopLeftovers } from '../init/leftovers.ts';
+import { releaseStartupMemory } from '../init/memory.ts';
 import { nodeChildren as nodeChildRegistry } from '../init/node-children.ts';
 import { startReaper } from '../init/reaper.ts';
 import { listenForSignals, STOP_SIGNALS } from '../init/signals.ts';
@@ -114,6 +115,12 @@ export async function run(o: RunOptions): Promise<number> {
     const sup = supervisor;
     sup.start();
     log.activate();
+    // The parts' start-up garbage (keys read, templates rendered, watches set up) need not stay
+    // resident: once now, and once more when the watches have settled.
+    if (parts.length > 0) {
+      setImmediate(() => releaseStartupMemory(libc));
+      setTimeout(() => releaseStartupMemory(libc), 3000).unref();
+    }
     bus.on('app.reload', ({ signal, reason }) => {
       initLog.info(`sending ${signal} to the app`, { reason });
       sup.send(signal);

@@ -51,6 +51,8 @@ export interface Libc {
   foregroundGroup(fd: number): number;
   processGroup(): number;
   isatty(fd: number): boolean;
+  /** glibc's malloc_trim(0): hands freed heap memory back to the kernel; false where there is none (musl). */
+  trimMemory(): boolean;
   lookupUser(nameOrUid: string): PasswdEntry | undefined;
   groupsOf(name: string, gid: number): number[];
   lookupGroup(name: string): number | undefined;
@@ -145,6 +147,12 @@ export function loadLibc(): Libc {
   const tcgetpgrp = lib.func('int tcgetpgrp(int fd)');
   const getpgrp = lib.func('int getpgrp()');
   const isattyFn = lib.func('int isatty(int fd)');
+  let mallocTrim: ((pad: number) => unknown) | undefined;
+  try {
+    mallocTrim = lib.func('int malloc_trim(size_t pad)');
+  } catch {
+    // musl has no malloc_trim (and returns memory by itself).
+  }
   const getpwnam = lib.func('steward_passwd *getpwnam(const char *name)');
   const getpwuid = lib.func('steward_passwd *getpwuid(uint32_t uid)');
   const getgrnam = lib.func('steward_group *getgrnam(const char *name)');
@@ -277,6 +285,11 @@ export function loadLibc(): Libc {
     },
     isatty(fd) {
       return (isattyFn(fd) as number) === 1;
+    },
+    trimMemory() {
+      if (mallocTrim === undefined) return false;
+      mallocTrim(0);
+      return true;
     },
     lookupUser(nameOrUid) {
       return readPasswd(/^\d+$/.test(nameOrUid) ? getpwuid(Number(nameOrUid)) : getpwnam(nameOrUid));

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
-import { z } from 'zod';
+import { integer, oneOf, readFields, text, textOrInteger, texts } from '../config/toml-fields.ts';
 import { parseSignal, parseWait } from '../config/values.ts';
 import { ConfigError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';
@@ -14,22 +14,20 @@ import type { EngineName } from '../render/engine.ts';
 import { findResourceFiles } from './find-resources.ts';
 import type { ReloadAction, TemplateResource } from './resource.ts';
 
-const KNOWN_KEYS = ['src', 'dest', 'keys', 'prefix', 'mode', 'uid', 'gid', 'check_cmd', 'reload_cmd', 'reload', 'wait', 'engine'];
-
-const TemplateTable = z.looseObject({
-  src: z.string().optional(),
-  dest: z.string().optional(),
-  keys: z.array(z.string()).optional(),
-  prefix: z.string().optional(),
-  mode: z.union([z.string(), z.number().int()]).optional(),
-  uid: z.number().int().min(-1).optional(),
-  gid: z.number().int().min(-1).optional(),
-  check_cmd: z.string().optional(),
-  reload_cmd: z.string().optional(),
-  reload: z.string().optional(),
-  wait: z.string().optional(),
-  engine: z.enum(['go', 'nunjucks']).optional(),
-});
+const TEMPLATE_FIELDS = {
+  src: text,
+  dest: text,
+  keys: texts,
+  prefix: text,
+  mode: textOrInteger,
+  uid: integer,
+  gid: integer,
+  check_cmd: text,
+  reload_cmd: text,
+  reload: text,
+  wait: text,
+  engine: oneOf('go', 'nunjucks'),
+};
 
 export interface LoadOptions {
   readonly confdir: string;
@@ -103,15 +101,12 @@ export function loadResource(tomlPath: string, options: LoadOptions): TemplateRe
   for (const key of Object.keys(document)) {
     if (key !== 'template') options.log.warn(`${where}: unknown table [${key}] is ignored`);
   }
-  const parsed = TemplateTable.safeParse(table);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join('.') ?? '';
-    throw new ConfigError(`${where}: ${field === '' ? '' : `${field}: `}${issue?.message ?? 'invalid'}`);
-  }
-  const t = parsed.data;
-  for (const key of Object.keys(table)) {
-    if (!KNOWN_KEYS.includes(key)) options.log.warn(`${where}: unknown key ${JSON.stringify(key)} is ignored`);
+  const t = readFields(table as Record<string, unknown>, TEMPLATE_FIELDS, where, (key) =>
+    options.log.warn(`${where}: unknown key ${JSON.stringify(key)} is ignored`),
+  );
+  for (const id of ['uid', 'gid'] as const) {
+    const value = t[id];
+    if (value !== undefined && value < -1) throw new ConfigError(`${where}: ${id} must be a user or group id, not ${value}`);
   }
   if (t.src === undefined || t.src === '') throw new ConfigError(`${where}: src is missing (the template file, relative to ${join(options.confdir, 'templates')})`);
   if (t.dest === undefined || t.dest === '') throw new ConfigError(`${where}: dest is missing (the file to write)`);

@@ -83,11 +83,11 @@ describe('template resources', () => {
     ['[template]\ndest = "/tmp/a"\n', /a\.toml: src is missing/],
     ['[template]\nsrc = "app.tmpl"\n', /a\.toml: dest is missing/],
     ['[template]\nsrc = "nope.tmpl"\ndest = "/tmp/a"\n', /template .*nope\.tmpl does not exist/],
-    ['[template]\nsrc = "app.tmpl"\ndest = "/tmp/a"\nkeys = "/k"\n', /a\.toml: keys: /],
+    ['[template]\nsrc = "app.tmpl"\ndest = "/tmp/a"\nkeys = "/k"\n', /a\.toml: keys must be an array of strings/],
     ['[template]\nsrc = "app.tmpl"\ndest = "/tmp/a"\nmode = "rw"\n', /invalid mode "rw"/],
     ['[template]\nsrc = "app.tmpl"\ndest = "/tmp/a"\nreload = "bounce"\n', /invalid reload "bounce"/],
     ['[template]\nsrc = "app.tmpl"\ndest = "/tmp/a"\nwait = "soon"\n', /invalid duration "soon"/],
-    ['[template]\nsrc = "app.tmpl"\ndest = "/tmp/a"\nengine = "jinja"\n', /a\.toml: engine: /],
+    ['[template]\nsrc = "app.tmpl"\ndest = "/tmp/a"\nengine = "jinja"\n', /a\.toml: engine must be one of "go", "nunjucks"/],
     ['src = "app.tmpl"\n', /no \[template\] table/],
   ];
   for (const [text, message] of bad) {

@@ -1,4 +1,5 @@
-// One recursive KV read against one agent, through the npm `consul` client (v2, on papi).
+// One recursive KV read against one agent, through the npm `consul` client (v2, on papi); and,
+// for the cluster coordinator, the KV and session writes it needs (`write`).
 //
 // What the client needs to be told to do it right:
 // - `ctx` with `includeResponse: true` makes kv.get resolve to [response, body], which is the
@@ -38,6 +39,10 @@ export interface KvQuery {
 export interface KvPair {
   readonly key: string;
   readonly value: string;
+  /** The session holding the key's lock, '' when unlocked. */
+  readonly session: string;
+  readonly lockIndex: number;
+  readonly modifyIndex: number;
 }
 
 export interface KvListing {
@@ -64,16 +69,34 @@ export class ConsulConnectionError extends Error {
   }
 }
 
+/** The npm client's methods that `write` may call. */
+export type ConsulWrite = 'kv.set' | 'kv.del' | 'session.create' | 'session.renew' | 'session.destroy';
+
+export interface WriteRequest {
+  /** Deadline for the whole request. */
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal;
+}
+
 export interface KvClient {
   readonly node: ConsulNode;
   /** GET /v1/kv/<prefix>?recurse; a 404 (nothing under the prefix) is an empty listing. */
   list(prefix: string, query: KvQuery): Promise<KvListing>;
+  /**
+   * One call of the npm client (its own option names: key, value, acquire, release, cas, id,
+   * ttl, behavior, lockdelay, checks, name), with the token, deadline and cancellation `list`
+   * uses; resolves with the decoded body.
+   */
+  write(call: ConsulWrite, options: Record<string, unknown>, request: WriteRequest): Promise<unknown>;
   destroy(): void;
 }
 
+type NpmCall = (options: Record<string, unknown>) => Promise<unknown>;
+
 /** The part of the npm client used here (its typings lack index, wait, token, timeout, ctx). */
 interface NpmConsulClient {
-  kv: { get(options: Record<string, unknown>): Promise<unknown> };
+  kv: { get: NpmCall; set: NpmCall; del: NpmCall };
+  session: { create: NpmCall; renew: NpmCall; destroy: NpmCall };
   destroy(): void;
 }
 
@@ -96,31 +119,48 @@ export async function createKvClient(node: ConsulNode, tls: TlsMaterial, token: 
   // papi passes ca/cert/key on to https.request for every request.
   const client = new Consul({ baseUrl: node.baseUrl, agent, ...tlsOptions } as never) as unknown as NpmConsulClient;
 
+  async function send(run: NpmCall, options: Record<string, unknown>, request: WriteRequest, what: string): Promise<[IncomingMessage, unknown]> {
+    request.signal.throwIfAborted();
+    const ctx = Object.assign(new EventEmitter(), { includeResponse: true });
+    const cancel = (): void => {
+      ctx.emit('cancel');
+    };
+    request.signal.addEventListener('abort', cancel, { once: true });
+    const all: Record<string, unknown> = { ...options, timeout: request.timeoutMs, ctx };
+    if (token !== undefined && token !== '') all['token'] = token;
+    try {
+      return (await run(all)) as [IncomingMessage, unknown];
+    } catch (error) {
+      if (request.signal.aborted) throw request.signal.reason;
+      throw classify(error as PapiError, what, request.timeoutMs);
+    } finally {
+      request.signal.removeEventListener('abort', cancel);
+    }
+  }
+
   return {
     node,
     async list(prefix, query) {
-      query.signal.throwIfAborted();
-      const ctx = Object.assign(new EventEmitter(), { includeResponse: true });
-      const cancel = (): void => {
-        ctx.emit('cancel');
-      };
-      query.signal.addEventListener('abort', cancel, { once: true });
-      const options: Record<string, unknown> = { key: prefix, recurse: true, timeout: query.timeoutMs, ctx };
-      if (token !== undefined && token !== '') options['token'] = token;
+      const options: Record<string, unknown> = { key: prefix, recurse: true };
       if (query.index !== undefined) {
         options['index'] = String(query.index);
         if (query.waitMs !== undefined) options['wait'] = `${Math.max(1, Math.round(query.waitMs))}ms`;
       }
       const what = `GET ${node.url}/v1/kv/${prefix}?recurse${query.index === undefined ? '' : `&index=${query.index}`}`;
-      try {
-        const [response, body] = (await client.kv.get(options)) as [IncomingMessage, unknown];
-        return { pairs: toPairs(body), index: parseIndex(response.headers['x-consul-index']) };
-      } catch (error) {
-        if (query.signal.aborted) throw query.signal.reason;
-        throw classify(error as PapiError, what, query.timeoutMs);
-      } finally {
-        query.signal.removeEventListener('abort', cancel);
-      }
+      const [response, body] = await send((o) => client.kv.get(o), options, query, what);
+      return { pairs: toPairs(body), index: parseIndex(response.headers['x-consul-index']) };
+    },
+    async write(call, options, request) {
+      const [group, method] = call.split('.') as ['kv' | 'session', string];
+      const target = (client[group] as Record<string, NpmCall>)[method] as NpmCall;
+      const flag = ['acquire', 'release', 'cas'].find((name) => options[name] !== undefined);
+      const subject =
+        group === 'kv'
+          ? `kv/${String(options['key'])}${flag === undefined ? '' : `?${flag}=${String(options[flag])}`}`
+          : `session/${method}${options['id'] === undefined ? '' : `/${String(options['id'])}`}`;
+      const what = `${call === 'kv.del' ? 'DELETE' : 'PUT'} ${node.url}/v1/${subject}`;
+      const [, body] = await send((o) => target.call(client[group], o), options, request, what);
+      return body;
     },
     destroy() {
       client.destroy();
@@ -132,10 +172,16 @@ export async function createKvClient(node: ConsulNode, tls: TlsMaterial, token: 
 function toPairs(body: unknown): KvPair[] {
   if (!Array.isArray(body)) return [];
   const pairs: KvPair[] = [];
-  for (const item of body as { Key?: unknown; Value?: unknown }[]) {
+  for (const item of body as { Key?: unknown; Value?: unknown; Session?: unknown; LockIndex?: unknown; ModifyIndex?: unknown }[]) {
     if (typeof item?.Key !== 'string') continue;
-    // An empty value is JSON null; confd's string(p.Value) makes it "".
-    pairs.push({ key: item.Key, value: typeof item.Value === 'string' ? item.Value : '' });
+    pairs.push({
+      key: item.Key,
+      // An empty value is JSON null; confd's string(p.Value) makes it "".
+      value: typeof item.Value === 'string' ? item.Value : '',
+      session: typeof item.Session === 'string' ? item.Session : '',
+      lockIndex: typeof item.LockIndex === 'number' ? item.LockIndex : 0,
+      modifyIndex: typeof item.ModifyIndex === 'number' ? item.ModifyIndex : 0,
+    });
   }
   return pairs;
 }
@@ -151,13 +197,13 @@ function classify(error: PapiError, what: string, timeoutMs: number): Error {
     const body = error.response?.body;
     let text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : '';
     text = text.trim();
-    if (text === '') text = (error.message ?? '').replace(/^consul: kv\.get: /, '');
+    if (text === '') text = (error.message ?? '').replace(/^consul: [a-z]+\.[a-z]+: /, '');
     if (text.length > 300) text = `${text.slice(0, 300)}…`;
     return new ConsulResponseError(`${what}: ${error.statusCode} ${text}`, error.statusCode);
   }
   let reason: string;
   if (error.isTimeout === true) reason = `no answer within ${timeoutMs} ms`;
   else if (error.code === 'ECONNREFUSED') reason = 'connection refused';
-  else reason = (error.message ?? String(error)).replace(/^consul: kv\.get: /, '');
+  else reason = (error.message ?? String(error)).replace(/^consul: [a-z]+\.[a-z]+: /, '');
   return new ConsulConnectionError(`${what}: ${reason}`);
 }

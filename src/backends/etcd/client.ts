@@ -26,7 +26,7 @@ export interface ConnectionSettings {
 
 /** TLS material and credentials from the options; file errors name the variable and the file. */
 export function connectionSecrets(
-  options: BackendOptions,
+  options: Pick<BackendOptions, 'tls' | 'username' | 'password'>,
   secure: boolean,
 ): Pick<ConnectionSettings, 'credentials' | 'auth'> {
   const { cert, key, ca } = options.tls;

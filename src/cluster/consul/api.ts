@@ -1,0 +1,150 @@
+// The Consul requests a coordinator makes, on top of the backend's agent pool (fail-over between
+// CONFD_NODE agents on connection errors) and its npm-client wrapper (token, deadline, cancel).
+// Every request has a deadline: a plain one `requestTimeoutMs` per agent tried, a blocking one
+// its wait + wait/16 (the most Consul adds) + `requestTimeoutMs`.
+//
+// Keys are read with a recursive GET even when one key is wanted: that answer carries Session,
+// LockIndex and ModifyIndex like the single-key one, and the backend's blocking-query loop
+// (runConsulWatch) is built on it. The exact key is picked out of the listing.
+
+import type { Clock } from '../../core/clock.ts';
+import type { ConsulWrite } from '../../backends/consul/kv-client.ts';
+import type { NodePool } from '../../backends/consul/pool.ts';
+
+export interface KeyRecord {
+  /** The key as Consul names it (no leading "/"). */
+  readonly key: string;
+  readonly value: string;
+  /** The lock holder's session id, '' when unlocked. */
+  readonly session: string;
+  readonly lockIndex: number;
+  readonly modifyIndex: number;
+}
+
+export interface KeyListing {
+  readonly records: readonly KeyRecord[];
+  /** X-Consul-Index, undefined when the answer had none. */
+  readonly index: number | undefined;
+}
+
+export interface SessionSpec {
+  readonly name: string;
+  readonly ttlMs: number;
+  readonly lockDelayMs: number;
+}
+
+export interface ApiTimeouts {
+  readonly requestTimeoutMs: number;
+  readonly waitMs: number;
+}
+
+/** Go's time.ParseDuration reads this; whole milliseconds are precise enough for TTLs and delays. */
+export function goDuration(ms: number): string {
+  return `${Math.max(0, Math.round(ms))}ms`;
+}
+
+/** Consul's API takes keys without the leading "/" that confd-style names carry. */
+export function apiKey(key: string): string {
+  return key.startsWith('/') ? key.slice(1) : key;
+}
+
+export class ConsulApi {
+  readonly #pool: NodePool;
+  readonly #timeouts: ApiTimeouts;
+
+  constructor(pool: NodePool, timeouts: ApiTimeouts) {
+    this.#pool = pool;
+    this.#timeouts = timeouts;
+  }
+
+  get requestTimeoutMs(): number {
+    return this.#timeouts.requestTimeoutMs;
+  }
+
+  async createSession(spec: SessionSpec, signal: AbortSignal): Promise<string> {
+    const body = await this.#write(
+      'session.create',
+      {
+        name: spec.name,
+        ttl: goDuration(spec.ttlMs),
+        behavior: 'release',
+        lockdelay: goDuration(spec.lockDelayMs),
+        // "Checks": [] leaves the session with no health checks at all (not even serfHealth),
+        // so that only its TTL or an explicit destroy ends it; see consul-coordinator.ts.
+        checks: [],
+      },
+      signal,
+    );
+    const id = (body as { ID?: unknown } | undefined)?.ID;
+    if (typeof id !== 'string' || id === '') throw new Error(`Consul answered a session create without an ID: ${JSON.stringify(body)}`);
+    return id;
+  }
+
+  /** PUT /v1/session/renew/<id>; a ConsulResponseError with status 404 means the session is gone. */
+  async renewSession(id: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    await this.#write('session.renew', { id }, signal, timeoutMs);
+  }
+
+  async destroySession(id: string, signal: AbortSignal): Promise<void> {
+    await this.#write('session.destroy', { id }, signal);
+  }
+
+  /** PUT ?acquire: false when another session holds the key or a lock-delay is in force. */
+  async acquire(key: string, session: string, value: string, signal: AbortSignal): Promise<boolean> {
+    return isTrue(await this.#write('kv.set', { key, value, acquire: session }, signal));
+  }
+
+  /** PUT ?release: false when this session does not hold the key. Release writes `value` too. */
+  async release(key: string, session: string, value: string, signal: AbortSignal): Promise<boolean> {
+    return isTrue(await this.#write('kv.set', { key, value, release: session }, signal));
+  }
+
+  /** DELETE ?cas=<ModifyIndex>: only when nobody wrote the key since it was read. */
+  async deleteIfUnchanged(key: string, modifyIndex: number, signal: AbortSignal): Promise<boolean> {
+    return isTrue(await this.#write('kv.del', { key, cas: String(modifyIndex) }, signal));
+  }
+
+  /** Everything under `prefix`; with `index` (>= 1), a blocking query. */
+  async list(prefix: string, index: number | undefined, signal: AbortSignal): Promise<KeyListing> {
+    const { requestTimeoutMs, waitMs } = this.#timeouts;
+    const query =
+      index === undefined
+        ? { timeoutMs: requestTimeoutMs, signal }
+        : { index, waitMs, timeoutMs: waitMs + Math.ceil(waitMs / 16) + requestTimeoutMs, signal };
+    const listing = await this.#pool.request((client) => client.list(prefix, query), signal);
+    return { records: listing.pairs, index: listing.index };
+  }
+
+  /** One key, undefined when it does not exist. */
+  async read(key: string, signal: AbortSignal): Promise<KeyRecord | undefined> {
+    const listing = await this.list(key, undefined, signal);
+    return listing.records.find((record) => record.key === key);
+  }
+
+  #write(call: ConsulWrite, options: Record<string, unknown>, signal: AbortSignal, timeoutMs = this.#timeouts.requestTimeoutMs): Promise<unknown> {
+    return this.#pool.request((client) => client.write(call, options, { timeoutMs, signal }), signal);
+  }
+}
+
+function isTrue(body: unknown): boolean {
+  return body === true || (typeof body === 'string' && body.trim() === 'true');
+}
+
+/** Resolves after `ms` on `clock`, or rejects with the abort reason. */
+export function clockSleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      timer.cancel();
+      reject(signal.reason);
+    };
+    const timer = clock.setTimer(Math.max(0, ms), () => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,120 @@
+// Every etcd call the coordinator makes goes through a Caller: it has a deadline both in gRPC
+// (etcd3 sets none, so a call to a frozen etcd waits forever) and in JavaScript (etcd3's login
+// and connection set-up run before gRPC's deadline applies), and it replaces a client whose
+// connection failed instead of waiting out gRPC's reconnect back-off, which grows to minutes.
+
+import type { Etcd3 } from 'etcd3';
+import { messageOf } from '../../backends/etcd/watch.ts';
+import type { Etcd3Module } from '../../backends/etcd/client.ts';
+
+/** A call that got no answer in time (from the JavaScript timer, not from gRPC). */
+export class DeadlineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeadlineError';
+  }
+}
+
+export interface Caller {
+  /**
+   * Runs `fn` on this caller's client; `deadline` (epoch ms, gRPC's kind) is for the etcd3
+   * call's options. Rejects with an error naming `what` at the deadline, and with the signal's
+   * reason as soon as `signal` aborts.
+   */
+  call<T>(what: string, fn: (client: Etcd3, deadline: number) => Promise<T>, signal: AbortSignal, timeoutMs?: number): Promise<T>;
+  /** Closes every client now; calls in flight fail. */
+  close(): void;
+}
+
+interface Held {
+  readonly client: Etcd3;
+  inFlight: number;
+  retired: boolean;
+}
+
+export function createCaller(etcd: Etcd3Module, newClient: () => Etcd3, source: string, requestTimeoutMs: number): Caller {
+  const all = new Set<Held>();
+  let current: Held | undefined;
+  let closed = false;
+
+  const release = (held: Held, error: unknown): void => {
+    held.inFlight--;
+    if (error !== undefined && isConnectionError(etcd, error) && !held.retired) {
+      // Later calls get a fresh connection at once; this one goes when its last call is done.
+      held.retired = true;
+      if (current === held) current = undefined;
+    }
+    if (held.retired && held.inFlight === 0) {
+      all.delete(held);
+      held.client.close();
+    }
+  };
+
+  return {
+    async call(what, fn, signal, timeoutMs = requestTimeoutMs) {
+      if (signal.aborted) throw signal.reason;
+      if (closed) throw new Error(`cannot ${what}: the etcd coordinator is closed`);
+      if (current === undefined) {
+        current = { client: newClient(), inFlight: 0, retired: false };
+        all.add(current);
+      }
+      const held = current;
+      held.inFlight++;
+      const deadline = Date.now() + timeoutMs;
+      let failure: unknown;
+      try {
+        return await within(fn(held.client, deadline), timeoutMs, signal, `no answer within ${timeoutMs} ms`);
+      } catch (error) {
+        failure = error;
+        if (signal.aborted && error === signal.reason) throw error;
+        throw new Error(`etcd at ${source}: cannot ${what}: ${messageOf(error)}`, { cause: error });
+      } finally {
+        release(held, failure);
+      }
+    },
+    close() {
+      closed = true;
+      current = undefined;
+      for (const held of all) held.client.close();
+      all.clear();
+    },
+  };
+}
+
+/** `promise`, or a DeadlineError after `timeoutMs` (never for Infinity), or the abort reason, whichever comes first. */
+export function within<T>(promise: Promise<T>, timeoutMs: number, signal: AbortSignal, message: string): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const timer = Number.isFinite(timeoutMs) ? setTimeout(() => finish(() => reject(new DeadlineError(message))), Math.max(0, timeoutMs)) : undefined;
+    const onAbort = (): void => finish(() => reject(signal.reason));
+    const finish = (settle: () => void): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      settle();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => finish(() => resolve(value)),
+      (error: unknown) => finish(() => reject(error)),
+    );
+  });
+}
+
+/** The error (or its cause) says the connection, not etcd's answer, failed: retrying may help. */
+export function isTransient(etcd: Etcd3Module, error: unknown): boolean {
+  return isConnectionError(etcd, error instanceof Error && error.cause !== undefined ? error.cause : error);
+}
+
+function isConnectionError(etcd: Etcd3Module, error: unknown): boolean {
+  if (error instanceof DeadlineError) return true;
+  return error instanceof Error && (etcd.isRecoverableError(error) || error instanceof etcd.ClientRuntimeError);
+}
+
+/** etcd answered that the lease does not exist (revoked, or expired). */
+export function isLeaseGone(etcd: Etcd3Module, error: unknown): boolean {
+  const e = error instanceof Error && error.cause !== undefined ? error.cause : error;
+  return e instanceof etcd.EtcdLeaseInvalidError || (e instanceof Error && e.message.includes('requested lease not found'));
+}

@@ -1,0 +1,95 @@
+// What a session's parts (election, membership) share: the module, the client for unary calls,
+// the lease, and the session's end; plus retrying with back-off and watching from a revision
+// with the etcd backend's watch, which already resumes from the right revision, resyncs after
+// compaction and fails over (etcd3's own Watcher does none of that correctly).
+
+import type { Etcd3 } from 'etcd3';
+import type { Etcd3Module } from '../../backends/etcd/client.ts';
+import { readAtOneRevision } from '../../backends/etcd/read.ts';
+import { runWatch } from '../../backends/etcd/watch.ts';
+import type { Update } from '../../backends/backend.ts';
+import { exponentialBackoff, sleep, type BackoffOptions } from '../../core/backoff.ts';
+import { isTransient, type Caller } from './calls.ts';
+import type { Lease } from './lease.ts';
+
+export interface SessionContext {
+  readonly etcd: Etcd3Module;
+  readonly hosts: readonly string[];
+  readonly main: Caller;
+  readonly lease: Lease;
+  /** Aborts when the session closes (not when it is lost: observing may go on then). */
+  readonly closed: AbortSignal;
+  readonly connectTimeoutMs: number;
+  readonly backoff: BackoffOptions;
+  /** A new client of its own for `hosts` (each watch owns one and closes it). */
+  newClient(hosts: readonly string[]): Etcd3;
+  /** Background work that close() waits for. */
+  track(work: Promise<unknown>): void;
+}
+
+/**
+ * `attempt()` until it succeeds, with back-off between tries, one try at a time. Rejects when
+ * `signal` aborts, or with the first error `giveUp` accepts (by default none).
+ */
+export async function persist<T>(
+  ctx: Pick<SessionContext, 'backoff'>,
+  attempt: () => Promise<T>,
+  signal: AbortSignal,
+  giveUp: (error: unknown) => boolean = () => false,
+): Promise<T> {
+  const backoff = exponentialBackoff(ctx.backoff);
+  for (;;) {
+    if (signal.aborted) throw signal.reason;
+    try {
+      return await attempt();
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      if (giveUp(error)) throw error;
+      await sleep(backoff.next(), signal);
+    }
+  }
+}
+
+/** For persist(): anything but a connection failure ends the attempts. */
+export function unlessTransient(ctx: Pick<SessionContext, 'etcd'>): (error: unknown) => boolean {
+  return (error) => !isTransient(ctx.etcd, error);
+}
+
+/** Reads every key under `keys` at one revision (a prefix read with etcd's key rule). */
+export function readKeys(
+  ctx: Pick<SessionContext, 'main'>,
+  keys: readonly string[],
+  signal: AbortSignal,
+): Promise<{ readonly values: ReadonlyMap<string, string>; readonly revision: number }> {
+  return ctx.main.call(`read ${keys.join(', ')}`, (client, deadline) => readAtOneRevision(client.kv, keys, deadline), signal);
+}
+
+/** Reports every change under `keys` after revision `from` until `signal` aborts; never fails. */
+export function watchFrom(ctx: SessionContext, keys: readonly string[], from: number, onUpdate: (update: Update) => void, signal: AbortSignal): void {
+  const run = runWatch(
+    {
+      hosts: ctx.hosts,
+      client: async (index) => ctx.newClient([ctx.hosts[index]!]),
+      read: (k, s) => readKeys(ctx, k, s),
+      connectTimeoutMs: ctx.connectTimeoutMs,
+      backoff: ctx.backoff,
+    },
+    keys,
+    from,
+    // Outages need no report here: a session that cannot reach etcd learns it from its lease.
+    { update: onUpdate, status: () => {} },
+    signal,
+  );
+  ctx.track(run);
+}
+
+/** Calls a caller's callback so that its exception surfaces without breaking the caller. */
+export function notify(fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    setImmediate(() => {
+      throw error;
+    });
+  }
+}

@@ -1,0 +1,154 @@
+// The jobs part: scheduled commands and rotating backups beside the app. The configuration is
+// read and checked when the part is created (a bad schedule stops steward before the app starts);
+// schedules start once the app runs; when steward stops, no run starts any more, running ones
+// get SIGTERM through their process group at once and SIGKILL at the stop deadline.
+//
+// Import hasJobs from has-jobs.ts where a pure init must stay light: this module loads zod,
+// smol-toml and node-cron.
+
+import type { Env } from '../config/settings.ts';
+import type { Bus } from '../core/bus.ts';
+import type { Clock } from '../core/clock.ts';
+import { ConfigError } from '../core/exit-codes.ts';
+import type { Logger } from '../core/log.ts';
+import type { Part, StopContext } from '../core/part.ts';
+import { describeWhen, loadJobsConfig, type TaskSpec } from './config.ts';
+import { ALWAYS, type Guard, type Guards } from './guards.ts';
+import { createJobRunner, type JobActivity, type JobRunner, type JobStatus, type RunRecord } from './run-job.ts';
+import { startSchedule, type Schedule } from './scheduler.ts';
+
+export { hasJobs } from './has-jobs.ts';
+export { pruneDryRun } from './prune-dry-run.ts';
+
+/** Runs kept per job unless told otherwise. */
+export const HISTORY_SIZE = 20;
+
+export interface JobsPartOptions {
+  readonly env: Env;
+  /** STEWARD_CONFIG, if set. */
+  readonly configFile: string | undefined;
+  /** STEWARD_TZ (UTC by default). */
+  readonly timeZone: string;
+  readonly guards: Guards;
+  readonly bus: Bus;
+  readonly log: Logger;
+  readonly clock: Clock;
+  /** STEWARD_STOP_TIMEOUT: how long a run that lost its guard has between SIGTERM and SIGKILL. */
+  readonly stopTimeoutMs: number;
+  /** Top-level TOML tables that other parts read from the same file (not errors here). */
+  readonly otherTables?: readonly string[];
+  /** Runs kept per job (default HISTORY_SIZE). */
+  readonly historySize?: number;
+}
+
+export interface JobsPart extends Part {
+  /** Every job and backup, jobs first, with its state and recent runs. */
+  status(): JobStatus[];
+  /** Recent runs of one job or backup, oldest first. */
+  history(name: string): readonly RunRecord[];
+  /** Runs one now, outside its schedule, with the same overlap and guard rules; undefined when skipped. */
+  runNow(name: string): Promise<RunRecord | undefined>;
+  /** Calls `listener` on every start, finish, skip and missed slot; returns an unsubscribe. */
+  watch(listener: (activity: JobActivity) => void): () => void;
+}
+
+function guardFor(spec: TaskSpec, guards: Guards): Guard {
+  const when = spec.when;
+  if (when.kind === 'always') return ALWAYS;
+  if (when.kind === 'leader') {
+    if (guards.leader === undefined) {
+      throw new ConfigError(`${spec.whenSource}: "leader" needs a leader election, and none is configured (or use always or lock:<path>)`);
+    }
+    return guards.leader;
+  }
+  const guard = guards.lock(when.path);
+  if (guard === undefined) {
+    throw new ConfigError(`${spec.whenSource}: "lock:${when.path}" is not a filesystem lock steward holds (expected one of the paths in STEWARD_FS_LOCKS)`);
+  }
+  return guard;
+}
+
+export function createJobsPart(o: JobsPartOptions): JobsPart {
+  const log = o.log.child('jobs');
+  const config = loadJobsConfig({ env: o.env, configFile: o.configFile, timeZone: o.timeZone, otherTables: o.otherTables });
+  const listeners = new Set<(activity: JobActivity) => void>();
+  const emit = (activity: JobActivity): void => {
+    for (const listener of [...listeners]) {
+      try {
+        listener(activity);
+      } catch (error) {
+        log.error('a jobs listener failed', { error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  };
+  const runners: JobRunner[] = config.tasks.map((spec) =>
+    createJobRunner({
+      spec,
+      guard: guardFor(spec, o.guards),
+      env: o.env,
+      timeZone: config.timeZone,
+      clock: o.clock,
+      log,
+      lostGraceMs: o.stopTimeoutMs,
+      historySize: o.historySize ?? HISTORY_SIZE,
+      emit,
+    }),
+  );
+  for (const notice of config.notices) log.warn(notice);
+  if (config.disabled.length > 0) log.info(`disabled by an empty schedule: ${config.disabled.join(', ')}`);
+  const schedules = new Map<string, Schedule>();
+  let stopping = false;
+
+  function runnerNamed(name: string): JobRunner {
+    const runner = runners.find((r) => r.spec.name === name);
+    if (runner === undefined) throw new RangeError(`no job or backup is named ${JSON.stringify(name)}`);
+    return runner;
+  }
+
+  function stopScheduling(ctx: StopContext): void {
+    if (stopping) return;
+    stopping = true;
+    for (const schedule of schedules.values()) schedule.stop();
+    for (const runner of runners) runner.close(`steward is stopping: ${ctx.reason}`);
+  }
+
+  return {
+    name: 'jobs',
+    run() {
+      if (stopping) return;
+      for (const runner of runners) {
+        const { spec } = runner;
+        const schedule = startSchedule({
+          name: spec.name,
+          expression: spec.schedule,
+          timeZone: config.timeZone,
+          log,
+          onTick: (slot, lateMs) => void runner.run('schedule', slot, lateMs),
+          onMissed: (slots) => runner.missed(slots),
+        });
+        schedules.set(spec.name, schedule);
+        log.info(`${spec.kind} ${spec.name}: scheduled "${spec.schedule}" in ${config.timeZone}, when = ${describeWhen(spec.when)}`, {
+          nextRun: schedule.nextRun()?.toISOString(),
+        });
+      }
+    },
+    // Stop starting runs, and give running ones SIGTERM now, while the app stops beside them:
+    // they get the whole stop budget before SIGKILL.
+    async beforeAppStop(ctx) {
+      stopScheduling(ctx);
+    },
+    async stop(ctx) {
+      stopScheduling(ctx);
+      await Promise.all(runners.map((runner) => runner.settle(ctx.deadline)));
+    },
+    status: () => runners.map((runner) => runner.status(schedules.get(runner.spec.name)?.nextRun())),
+    history: (name) => runnerNamed(name).history(),
+    runNow: (name) => runnerNamed(name).run('manual'),
+    watch(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+  };
+}
