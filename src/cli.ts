@@ -42,6 +42,11 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     process.stdout.write(`steward ${version()}\n`);
     return EXIT.ok;
   }
+  if (settings.pruneDryRun) {
+    const { pruneDryRun } = await import('./jobs/prune-dry-run.ts');
+    process.stdout.write(pruneDryRun({ env, configFile: settings.config, timeZone: settings.tz }, systemClock()));
+    return EXIT.ok;
+  }
   const runsNoApp = settings.once || settings.noop || settings.check;
   if (parsed.command.length === 0 && !runsNoApp) {
     throw new UsageError('no command given (usage: steward [options] [--] <command> [args...]; see steward --help)');

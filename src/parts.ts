@@ -7,6 +7,11 @@ import type { Bus } from './core/bus.ts';
 import type { Clock } from './core/clock.ts';
 import type { Logger } from './core/log.ts';
 import type { Part } from './core/part.ts';
+import type { ClusterView } from './cluster/cluster-view.ts';
+import { CLUSTER_FUNCTIONS } from './cluster/cluster-view.ts';
+import { hasJobs } from './jobs/has-jobs.ts';
+import type { Guards } from './jobs/guards.ts';
+import type { LocksPart } from './jobs/locks-part.ts';
 import { findResourceFiles } from './resources/find-resources.ts';
 
 export interface PartContext {
@@ -22,7 +27,7 @@ function carriesConfdFiles(env: PartContext['env']): boolean {
   return Object.keys(env).some((name) => /^CONFD_(CONFDFILE|TEMPLATE)(_|$)/.test(name));
 }
 
-async function templatesPart(ctx: PartContext): Promise<Part | undefined> {
+async function templatesPart(ctx: PartContext, view: ClusterView | undefined, locks: LocksPart | undefined): Promise<Part | undefined> {
   const { settings, env, log } = ctx;
   if (env['CONFD_PATH'] !== undefined) log.info('CONFD_PATH is ignored: steward renders templates itself, no confd binary is run');
   // The CONFD_* files come first: they may be the only resources there are.
@@ -38,12 +43,68 @@ async function templatesPart(ctx: PartContext): Promise<Part | undefined> {
   const { loadResources } = await import('./resources/load-resources.ts');
   const load = () => loadResources({ confdir: settings.confdir, prefix: settings.prefix, log: log.child('config') });
   const { createTemplatesPart } = await import('./resources/templates-part.ts');
-  return createTemplatesPart({ settings, env, resources: load(), bus: ctx.bus, log: ctx.log, clock: ctx.clock, reloadResources: load });
+  return createTemplatesPart({
+    settings,
+    env,
+    resources: load(),
+    bus: ctx.bus,
+    log: ctx.log,
+    clock: ctx.clock,
+    reloadResources: load,
+    extras: { ...view?.extras, ...locks?.extras },
+    extrasChangeOn: [
+      ...(view === undefined ? [] : [{ functions: CLUSTER_FUNCTIONS, events: ['role.changed', 'members.changed', 'leader.changed'] as const }]),
+      ...(locks === undefined ? [] : [{ functions: ['hasLock'], events: ['lock.changed'] as const }]),
+    ],
+  });
 }
 
+/**
+ * Parts start in this order and stop in reverse: the election first (templates may use role()),
+ * then the wait-for conditions, then the templates.
+ */
 export async function assembleParts(ctx: PartContext): Promise<Part[]> {
   const parts: Part[] = [];
-  const templates = await templatesPart(ctx);
+  let view: ClusterView | undefined;
+  if (ctx.settings.election !== undefined) {
+    const { createClusterView } = await import('./cluster/cluster-view.ts');
+    const { createClusterPart } = await import('./cluster/cluster-part.ts');
+    const v = createClusterView((listener) =>
+      ctx.bus.on('role.changed', (e) => {
+        if (e.role === 'follower') listener(e.reason);
+      }),
+    );
+    view = v;
+    parts.push(createClusterPart({ settings: ctx.settings, sources: ctx.sources, env: ctx.env, view: v, bus: ctx.bus, log: ctx.log, clock: ctx.clock }));
+  }
+  if (ctx.settings.waitFor.length > 0) {
+    const { createWaitForPart } = await import('./cluster/wait-for.ts');
+    parts.push(createWaitForPart({ settings: ctx.settings, sources: ctx.sources, env: ctx.env, log: ctx.log, clock: ctx.clock }));
+  }
+  let locks: LocksPart | undefined;
+  if (ctx.settings.fsLocks.length > 0) {
+    const { createLocksPart } = await import('./jobs/locks-part.ts');
+    locks = createLocksPart({ settings: ctx.settings, env: ctx.env, bus: ctx.bus, log: ctx.log, clock: ctx.clock });
+    parts.push(locks);
+  }
+  const templates = await templatesPart(ctx, view, locks);
   if (templates !== undefined) parts.push(templates);
+  // Jobs start after the app and stop before the election resigns (parts stop in reverse).
+  if (hasJobs(ctx.env, ctx.settings.config)) {
+    const { createJobsPart } = await import('./jobs/jobs-part.ts');
+    const guards: Guards = { leader: view?.leaderGuard, lock: (path) => locks?.guard(path) };
+    parts.push(
+      createJobsPart({
+        env: ctx.env,
+        configFile: ctx.settings.config,
+        timeZone: ctx.settings.tz,
+        guards,
+        bus: ctx.bus,
+        log: ctx.log,
+        clock: ctx.clock,
+        stopTimeoutMs: ctx.settings.stopTimeout,
+      }),
+    );
+  }
   return parts;
 }

@@ -25,7 +25,7 @@ export function preloadBackend(settings: Settings): Promise<unknown> {
     case 'etcdv3':
       return import('./etcd.ts').then((m) => m.preloadEtcd());
     case 'consul':
-      return import('./consul.ts');
+      return import('./consul.ts').then((m) => m.preloadConsul());
     default:
       return Promise.resolve();
   }

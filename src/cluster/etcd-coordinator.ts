@@ -65,10 +65,10 @@ export function createEtcdCoordinator(options: EtcdCoordinatorOptions, clock: Cl
       const etcd = await within(loadEtcd3(), Infinity, stop, '');
       const newClient = (list: readonly string[]): Etcd3 => createClient(etcd, list, settings);
       main ??= createCaller(etcd, () => newClient(hosts), source, t.requestTimeoutMs);
-      const renewals = createCaller(etcd, () => newClient(hosts), source, t.requestTimeoutMs);
+      const renewals = createCaller(etcd, () => newClient(hosts), source, t.requestTimeoutMs, true);
       let lease: Lease;
       try {
-        lease = await grantLease({ etcd, clock, main, renewals }, ttlMs, stop);
+        lease = await grantLease({ etcd, clock, main, renewals, requestTimeoutMs: t.requestTimeoutMs }, ttlMs, stop);
       } catch (error) {
         renewals.close();
         throw error;

@@ -3,6 +3,11 @@
 // liveness. A session is its own record plus the records and leaderships it holds; each keeps
 // its own heartbeat, and the first one that finds itself gone (taken over, removed, frozen past
 // its TTL) ends the whole session, as an expired lease ends everything bound to it in etcd.
+// lastRenewalSentAt() is the oldest of their last heartbeats, so a fence computed from it holds
+// for every one of them. close() counts as revoking: `lost` then resolves with "session closed".
+// Member records are removed when their session ends (they fence nothing, and replicas with
+// fresh ids would otherwise leave a directory each); election locks are only released, so that
+// their generations, the fencing tokens, keep increasing.
 //
 // Keys map to one directory entry each, `key-<key with every byte outside [A-Za-z0-9_-]
 // percent-encoded>`, so `/steward/app/members/a` cannot climb out of `dir` or collide with
@@ -295,6 +300,7 @@ function watchRecords(
     },
     { once: true },
   );
+  kick();
 
   function kick(): void {
     if (running || closed) return;

@@ -6,9 +6,9 @@
 // value), a name with a path in it (it wrote outside the folder), two variables naming the same
 // file with different contents (one won at random). A trailing \r on the name line is dropped.
 
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic-file.ts';
 import { ConfigError } from '../core/exit-codes.ts';
 
 export interface ConfdFile {
@@ -65,16 +65,7 @@ export function writeConfdFiles(confdir: string, files: readonly ConfdFile[]): s
       // Not there yet.
     }
     try {
-      mkdirSync(dir, { recursive: true });
-      const temp = join(dir, `.${f.name}.${randomBytes(4).toString('hex')}.tmp`);
-      const fd = openSync(temp, 'wx', 0o644);
-      try {
-        writeSync(fd, f.content);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(temp, path);
+      writeFileAtomic(path, f.content);
       written.push(path);
     } catch (error) {
       throw new ConfigError(`${f.variable}: cannot write ${path} (${(error as Error).message})`);

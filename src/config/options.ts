@@ -17,14 +17,17 @@ import {
   type SignalName,
   type Wait,
 } from './values.ts';
+import { checkTimeZone } from '../jobs/calendar.ts';
 
-export type Section = 'mode' | 'init' | 'templates' | 'backend' | 'logging';
+export type Section = 'mode' | 'init' | 'templates' | 'backend' | 'cluster' | 'jobs' | 'logging';
 
 export const SECTION_TITLES: Readonly<Record<Section, string>> = {
   mode: 'Modes',
   init: 'Init (PID 1)',
   templates: 'Configuration templates',
   backend: 'Key/value backend',
+  cluster: 'Leader election and membership',
+  jobs: 'Scheduled jobs, backups and filesystem locks',
   logging: 'Logging',
 };
 
@@ -115,6 +118,8 @@ export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 export const BACKENDS = ['consul', 'etcd', 'etcdv3', 'file', 'env'] as const;
 export type BackendName = (typeof BACKENDS)[number];
+export const ELECTION_BACKENDS = ['etcd', 'consul', 'file'] as const;
+export type ElectionBackendName = (typeof ELECTION_BACKENDS)[number];
 
 export const OPTIONS = {
   help: flagOption('help', { section: 'mode', help: 'Print this help and exit.' }),
@@ -132,6 +137,10 @@ export const OPTIONS = {
   check: flagOption('check', {
     section: 'mode',
     help: 'Validate the configuration, template resources and templates (no backend contact), then exit.',
+  }),
+  pruneDryRun: flagOption('prune-dry-run', {
+    section: 'mode',
+    help: 'Print what backup retention would keep and delete (and which rule keeps each artifact), then exit.',
   }),
 
   signalGroup: flagOption('signal-group', {
@@ -252,6 +261,78 @@ export const OPTIONS = {
     secret: true,
     help: 'Consul ACL token.',
   }, 'SECRET'),
+
+  election: textOption('election', {
+    section: 'cluster',
+    help: 'Turns leader election on; the name scopes it (write e.g. myapp-prod).',
+  }, 'NAME'),
+  electionBackend: spec<ElectionBackendName | undefined>('election-backend', {
+    section: 'cluster',
+    help: 'Where replicas coordinate: etcd, consul or file. Default: CONFD_BACKEND when it is set to etcd or consul (same CONFD_NODE), else file.',
+  }, ELECTION_BACKENDS.join('|'), undefined, (raw, source) => parseChoice(raw, source, ELECTION_BACKENDS), undefined),
+  electionTtl: durationOption('election-ttl', '15s', {
+    section: 'cluster',
+    help: 'Lease/session time to live; a leader that cannot renew steps down before it expires.',
+  }),
+  keyPrefix: defaultedTextOption('key-prefix', '/steward', {
+    section: 'cluster',
+    help: 'Where election and member keys live: PREFIX/NAME/leader, PREFIX/NAME/members/ID.',
+  }, 'PATH'),
+  instanceId: textOption('instance-id', {
+    section: 'cluster',
+    help: "This replica's id (default: the hostname, i.e. the container id under Docker).",
+  }, 'ID'),
+  advertiseAddr: textOption('advertise-addr', {
+    section: 'cluster',
+    help: 'The address other replicas see (default: the first non-loopback IPv4 address).',
+  }, 'ADDR'),
+  lockDir: textOption('lock-dir', {
+    section: 'cluster',
+    help: 'Directory on a volume shared by the replicas, for the file election backend.',
+  }, 'DIR'),
+  onLeader: textOption('on-leader', { section: 'cluster', help: 'Command run when this replica becomes leader (split as a shell would; no shell).' }, 'COMMAND'),
+  onFollower: textOption('on-follower', { section: 'cluster', help: 'Command run when this replica becomes follower.' }, 'COMMAND'),
+  onRoleChange: textOption('on-role-change', { section: 'cluster', help: 'Command run on every role change (the first role included).' }, 'COMMAND'),
+  onMembersChange: textOption('on-members-change', { section: 'cluster', help: 'Command run when replicas join or leave.' }, 'COMMAND'),
+  hookTimeout: durationOption('hook-timeout', '30s', {
+    section: 'cluster',
+    help: 'Longest a hook may run; a new transition also stops a running hook.',
+  }),
+  roleFile: textOption('role-file', {
+    section: 'cluster',
+    help: 'File holding the current role (leader or follower), written atomically.',
+  }, 'PATH'),
+  roleSignal: spec<SignalName | undefined>('role-signal', {
+    section: 'cluster',
+    help: 'Signal sent to the app on every role change (none by default).',
+  }, 'SIGNAL', undefined, parseSignal, undefined),
+  waitFor: listOption('wait-for', {
+    section: 'cluster',
+    help: 'Conditions that must hold before the app starts: key:/some/key, leader:ELECTION, tcp:HOST:PORT.',
+  }, 'COND,...'),
+  waitForTimeout: durationOption('wait-for-timeout', '60s', {
+    section: 'cluster',
+    help: 'How long to wait for --wait-for conditions before exiting 69.',
+  }),
+
+  config: textOption('config', {
+    section: 'jobs',
+    help: 'TOML file with [job.<name>] and [backup.<name>] tables (docs/jobs.md).',
+  }, 'FILE'),
+  tz: spec<string>('tz', {
+    section: 'jobs',
+    help: 'Time zone of job schedules and backup periods.',
+  }, 'ZONE', 'UTC', (raw, source) => checkTimeZone(raw.trim(), source), 'UTC'),
+  fsLocks: listOption('fs-locks', {
+    section: 'jobs',
+    help: 'Lock files on shared volumes to hold while running (jobs with when = lock:PATH run only while it is held).',
+  }, 'PATH,...'),
+  fsLockTtl: durationOption('fs-lock-ttl', '30s', {
+    section: 'jobs',
+    help: 'A filesystem lock not refreshed for this long is stale and may be taken over.',
+  }),
+  onLockAcquired: textOption('on-lock-acquired', { section: 'jobs', help: 'Command run when a filesystem lock is acquired (STEWARD_LOCK_PATH tells which).' }, 'COMMAND'),
+  onLockLost: textOption('on-lock-lost', { section: 'jobs', help: 'Command run when a filesystem lock is lost or released.' }, 'COMMAND'),
 
   logLevel: choiceOption('log-level', LOG_LEVELS, 'info', {
     section: 'logging',

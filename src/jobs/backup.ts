@@ -203,7 +203,7 @@ export async function performBackup(ctx: BackupRunContext): Promise<BackupOutcom
     for (const leftover of classifyFolder(spec.name, await readdir(spec.dest)).temporaries) {
       if (ctx.reported.has(leftover)) continue;
       ctx.reported.add(leftover);
-      log.warn(`${join(spec.dest, leftover)} looks like the leftover of an interrupted run; it is not an artifact and is left alone`);
+      log.warn(`${join(spec.dest, leftover)} is an unfinished artifact (an interrupted run, or a run in progress elsewhere); it is left alone`);
     }
   } catch (error) {
     return failed(`cannot list ${spec.dest} (${errorText(error)})`, undefined);

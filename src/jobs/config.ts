@@ -18,8 +18,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
-import { z } from 'zod';
 import type { Env } from '../config/settings.ts';
+import { readFields, type Field as TomlField } from '../config/toml-fields.ts';
 import { parseDuration } from '../config/values.ts';
 import { ConfigError } from '../core/exit-codes.ts';
 import { splitWords, WordsError } from '../core/words.ts';
@@ -213,26 +213,27 @@ function checkName(name: string, source: string): void {
 // ---------------------------------------------------------------------------------------------
 // The TOML file
 
-const Words = z.union([z.string(), z.array(z.string())]);
-const Count = z.union([z.number(), z.string()]);
-const JobTable = z.strictObject({
-  schedule: z.string().optional(),
-  command: Words.optional(),
-  timeout: z.union([z.string(), z.number()]).optional(),
-  when: z.string().optional(),
-});
-const BackupTable = z.strictObject({
-  ...JobTable.shape,
-  dest: z.string().optional(),
-  extension: z.string().optional(),
-  keep_last: Count.optional(),
-  keep_hourly: Count.optional(),
-  keep_daily: Count.optional(),
-  keep_weekly: Count.optional(),
-  keep_monthly: Count.optional(),
-  keep_yearly: Count.optional(),
-});
-const TABLES: Readonly<Record<Kind, z.ZodType>> = { job: JobTable, backup: BackupTable };
+// Plain field checks rather than zod, which would stay resident for the life of the process
+// (see config/toml-fields.ts); the values' meaning is checked below, as for the variables.
+function accepting(field: Field, accept: (value: unknown) => boolean): TomlField<unknown> {
+  return { expected: HINTS[field], accept: accept as (value: unknown) => value is unknown };
+}
+const isText = (v: unknown): boolean => typeof v === 'string';
+const isCount = (v: unknown): boolean => typeof v === 'number' || typeof v === 'string';
+const TOML_FIELDS: Readonly<Record<Field, TomlField<unknown>>> = {
+  schedule: accepting('schedule', isText),
+  command: accepting('command', (v) => typeof v === 'string' || (Array.isArray(v) && v.every((w) => typeof w === 'string'))),
+  timeout: accepting('timeout', (v) => typeof v === 'string' || typeof v === 'number'),
+  when: accepting('when', isText),
+  dest: accepting('dest', isText),
+  extension: accepting('extension', isText),
+  keep_last: accepting('keep_last', isCount),
+  keep_hourly: accepting('keep_hourly', isCount),
+  keep_daily: accepting('keep_daily', isCount),
+  keep_weekly: accepting('keep_weekly', isCount),
+  keep_monthly: accepting('keep_monthly', isCount),
+  keep_yearly: accepting('keep_yearly', isCount),
+};
 
 function isTable(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
@@ -271,30 +272,21 @@ function fileEntries(path: string, otherTables: readonly string[]): Entry[] {
       const where = `${path}: ${kind}.${name}`;
       checkName(name, `${path}: [${kind}.${name}]`);
       if (!isTable(table)) throw new ConfigError(`${where}: expected a table [${kind}.${name}], found ${shown(table)}`);
-      const parsed = TABLES[kind].safeParse(table);
-      if (!parsed.success) throw tomlIssue(where, kind, table, parsed.error.issues[0]);
+      const spec = Object.fromEntries(FIELDS[kind].map((f) => [f, TOML_FIELDS[f]]));
+      const read = readFields(table, spec, where, (key) => {
+        throw new ConfigError(`${where}.${key}: unknown key (expected one of: ${FIELDS[kind].join(', ')})`);
+      });
       const values = new Map<Field, unknown>();
-      for (const [key, v] of Object.entries(table)) {
+      for (const [key, v] of Object.entries(read)) {
         const field = key as Field;
         // Only the schedule keeps its empty string: "" disables, as with the variables.
-        if (v === '' && field !== 'schedule') continue;
+        if (v === undefined || (v === '' && field !== 'schedule')) continue;
         values.set(field, v);
       }
       entries.push({ kind, name, origin: `${path} [${kind}.${name}]`, values, sourceOf: new Map(), defaultSource: (f) => `${where}.${f}` });
     }
   }
   return entries;
-}
-
-function tomlIssue(where: string, kind: Kind, table: Record<string, unknown>, issue: z.core.$ZodIssue | undefined): ConfigError {
-  if (issue === undefined) return new ConfigError(`${where}: invalid table`);
-  if (issue.code === 'unrecognized_keys') {
-    const key = issue.keys[0] ?? '';
-    return new ConfigError(`${where}.${key}: unknown key (expected one of: ${FIELDS[kind].join(', ')})`);
-  }
-  const field = String(issue.path[0] ?? '') as Field;
-  const hint = HINTS[field] ?? issue.message;
-  return new ConfigError(`${where}.${field}: invalid value ${shown(table[field])} (expected ${hint})`);
 }
 
 // ---------------------------------------------------------------------------------------------

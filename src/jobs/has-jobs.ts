@@ -1,6 +1,6 @@
 // Whether a run needs the jobs part at all. Kept apart from jobs-part.ts, and free of imports,
-// so that deciding costs a pure init nothing: zod, smol-toml and node-cron load only when there
-// is something to schedule.
+// so that deciding costs a pure init nothing: smol-toml and node-cron load only when there is
+// something to schedule.
 
 /** Variables steward sets for the commands it runs; never read as configuration. */
 export const JOB_RUN_VARIABLES = ['STEWARD_JOB_NAME', 'STEWARD_JOB_RUN_ID', 'STEWARD_BACKUP_FILE'] as const;

@@ -3,8 +3,8 @@
 // schedules start once the app runs; when steward stops, no run starts any more, running ones
 // get SIGTERM through their process group at once and SIGKILL at the stop deadline.
 //
-// Import hasJobs from has-jobs.ts where a pure init must stay light: this module loads zod,
-// smol-toml and node-cron.
+// Import hasJobs from has-jobs.ts where a pure init must stay light: this module loads smol-toml
+// and node-cron.
 
 import type { Env } from '../config/settings.ts';
 import type { Bus } from '../core/bus.ts';

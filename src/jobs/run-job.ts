@@ -128,6 +128,10 @@ interface ActiveRun {
   done: Promise<RunRecord> | undefined;
 }
 
+function outcomeText(record: RunRecord): string {
+  return record.stoppedBy !== undefined ? `stopped (${record.stoppedBy})` : `failed: ${record.failure}`;
+}
+
 function stoppedResult(): CommandResult {
   return { ok: false, exitCode: undefined, signal: undefined, timedOut: false, aborted: true, output: '', durationMs: 0, failure: 'stopped' };
 }
@@ -201,7 +205,7 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
   }
 
   function report(record: RunRecord): void {
-    const fields = { runId: record.runId, duration: formatDuration(Math.round(record.durationMs)) };
+    const fields = { runId: record.runId, duration: formatDuration(record.durationMs) };
     const skipped = record.skippedTicks > 0 ? { skippedTicks: record.skippedTicks } : {};
     if (record.backup !== undefined) {
       const b = record.backup;
@@ -214,12 +218,14 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
         });
         if (b.pruneNote !== undefined) log.warn(`${label}: ${b.pruneNote}`, fields);
       } else {
-        log.warn(`${label} failed: ${record.failure}; no artifact written, nothing deleted`, { ...fields, ...skipped, exitCode: record.exitCode, output: record.output });
+        log.warn(`${label} ${outcomeText(record)}; no artifact written, nothing deleted`, { ...fields, ...skipped, exitCode: record.exitCode, output: record.output });
       }
       return;
     }
-    if (record.ok) log.info(`${label} succeeded`, { ...fields, ...skipped });
-    else log.warn(`${label} failed: ${record.failure}`, { ...fields, ...skipped, exitCode: record.exitCode, output: record.output });
+    if (record.ok) {
+      log.info(`${label} succeeded`, { ...fields, ...skipped });
+      if (record.output !== '') log.debug(`${label} output`, { ...fields, output: record.output });
+    } else log.warn(`${label} ${outcomeText(record)}`, { ...fields, ...skipped, exitCode: record.exitCode, output: record.output });
   }
 
   async function perform(a: ActiveRun, fencingToken: string | undefined, trigger: RunTrigger, scheduledFor: string | undefined): Promise<RunRecord> {
@@ -258,7 +264,7 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
       scheduledFor,
       startedAt: new Date(a.startedAt).toISOString(),
       finishedAt: new Date(clock.now()).toISOString(),
-      durationMs: clock.monotonic() - begun,
+      durationMs: Math.round(clock.monotonic() - begun),
       ok: failure === undefined,
       failure,
       exitCode: command?.exitCode,

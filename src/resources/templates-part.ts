@@ -8,6 +8,7 @@
 // render, compare, stage, check, swap) -> queueReload -> bus 'app.reload' -> init/supervisor.ts
 // sends the signal.
 
+import { readFileSync } from 'node:fs';
 import type { Backend, BackendStatus, Cursor, Update } from '../backends/backend.ts';
 import { createBackend, preloadBackend } from '../backends/select.ts';
 import type { Settings } from '../config/options.ts';
@@ -38,8 +39,25 @@ export interface TemplatesPartOptions {
   readonly extras?: ExtraFunctions;
   /** Replaces the backend the settings name (tests). */
   readonly backend?: Backend;
+  /**
+   * Names of `extras` whose value changes with these bus events (role(), members(), ...): a
+   * resource whose template calls one renders again when one of the events comes.
+   */
+  readonly extrasChangeOn?: readonly { readonly functions: readonly string[]; readonly events: readonly ('role.changed' | 'members.changed' | 'leader.changed' | 'lock.changed')[] }[];
   /** Loads the resources again (--watch-templates); throws a ConfigError when one is unusable. */
   readonly reloadResources?: () => readonly TemplateResource[];
+}
+
+/** The backend of resources that read no keys: nothing to read, nothing to watch. */
+function noKeysBackend(): Backend {
+  return {
+    name: 'none',
+    source: 'no keys',
+    read: async () => ({ values: new Map(), cursor: undefined }),
+    watch: () => {},
+    covers: () => false,
+    close: async () => {},
+  };
 }
 
 /** How often, while waiting for keys, the ones still missing are logged. */
@@ -256,13 +274,13 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
     let nextReport = clock.monotonic() + MISSING_REPORT_MS;
     try {
       for (;;) {
-        for (const r of [...pending]) {
-          pending.delete(r);
+        const batch = [...pending];
+        pending.clear();
+        for (const r of batch) {
           const outcome = await processResource(r, await compiled(r), pipelineContext(b));
           switch (outcome.kind) {
             case 'missing-key':
               missing.set(r, outcome.key);
-              pending.add(r);
               break;
             case 'render-failed':
               throw new ConfigError(`${r.name}: ${outcome.message}`);
@@ -277,7 +295,9 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
               if (outcome.kind === 'would-change') process.stdout.write(noopReport(r, outcome));
           }
         }
-        if (pending.size === 0) return outcomes;
+        // A change while rendering (keys, role) marked resources again: render them at once.
+        if (pending.size > 0) continue;
+        if (missing.size === 0) return outcomes;
         const now = clock.monotonic();
         const list = [...new Set(missing.values())].sort();
         if (now >= deadline) {
@@ -302,6 +322,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
           abort.addEventListener('abort', done, { once: true });
         });
         if (abort.aborted) return outcomes;
+        for (const r of missing.keys()) pending.add(r);
       }
     } finally {
       initialPending = undefined;
@@ -346,6 +367,27 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
     for (const r of resources) stateOf(r).quiescence.trigger();
   }
 
+  // Whether a resource's template calls one of the functions (a name match: a false positive
+  // costs a render that changes nothing).
+  function usesAny(r: TemplateResource, names: readonly string[]): boolean {
+    try {
+      const text = readFileSync(r.src, 'utf8');
+      return names.some((n) => new RegExp(`\\b${n}\\b`).test(text));
+    } catch {
+      return false;
+    }
+  }
+
+  function onExtrasChanged(names: readonly string[]): void {
+    for (const r of resources) {
+      if (!usesAny(r, names)) continue;
+      if (initialPending !== undefined) initialPending.add(r);
+      else if (backend !== undefined) stateOf(r).quiescence.trigger();
+    }
+    wakeInitial?.();
+  }
+  const offExtras = (o.extrasChangeOn ?? []).flatMap(({ functions, events }) => events.map((event) => o.bus.on(event, () => onExtrasChanged(functions))));
+
   async function runReloadCommands(outcomes: ReadonlyMap<TemplateResource, ResourceOutcome>): Promise<void> {
     for (const [r, outcome] of outcomes) {
       if (outcome.kind !== 'written' || r.reloadCmd === undefined || settings.syncOnly) continue;
@@ -363,7 +405,8 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
         return;
       }
       await preload;
-      const b = o.backend ?? (await createBackend(settings, o.env));
+      // Resources that read no keys (only getenv, role(), ...) need no store at all.
+      const b = o.backend ?? (allKeys.length === 0 ? noKeysBackend() : await createBackend(settings, o.env));
       backend = b;
       log.info(`rendering ${resources.length} template resource(s) from ${b.name}`, { source: b.source });
       const deadline = clock.monotonic() + settings.configTimeout;
@@ -384,6 +427,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
       const every = settings.interval;
       const tick = (): void => {
         intervalTimer = clock.setTimer(every, () => {
+          log.debug('periodic re-sync');
           void b.read(allKeys, AbortSignal.any([watchAbort.signal, AbortSignal.timeout(READ_ATTEMPT_MS)])).then(
             (s) => onUpdate({ kind: 'full', values: s.values }),
             (error: unknown) => log.warn('periodic re-sync failed', { error: String(error) }),
@@ -394,6 +438,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
       tick();
     },
     async stop(ctx: StopContext) {
+      for (const off of offExtras) off();
       watchAbort.abort();
       intervalTimer?.cancel();
       for (const st of states.values()) st.quiescence.cancel();

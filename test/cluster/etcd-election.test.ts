@@ -135,7 +135,7 @@ describe('etcd coordinator election', { skip }, () => {
     assert.deepEqual(await waiting.promise, { fencingToken: b.id });
     const handover = waiting.settledAt - resignedAt;
     t.diagnostic(`handover after resign: ${handover.toFixed(1)} ms`);
-    assert.ok(handover < 250, `b elected ${handover} ms after a resigned`);
+    assert.ok(handover < 500, `b elected ${handover} ms after a resigned`);
     assert.deepEqual(
       (await candidates('/e1')).map((kv) => kv.value.toString()),
       ['b'],
@@ -152,7 +152,7 @@ describe('etcd coordinator election', { skip }, () => {
     await revoke(a);
     assert.deepEqual(await waiting.promise, { fencingToken: b.id });
     t.diagnostic(`elected ${(waiting.settledAt - revokedAt).toFixed(1)} ms after the leader's lease was revoked`);
-    assert.ok(waiting.settledAt - revokedAt < 250);
+    assert.ok(waiting.settledAt - revokedAt < 500);
     assert.match(await a.lost, /revoked/);
   });
 
@@ -287,6 +287,7 @@ describe('etcd coordinator election', { skip }, () => {
     await a.campaign('/e8', 'a', stop.signal).elected;
     await leaders.until('a', (v) => v.at(-1) === 'a');
     const waiting = b.campaign('/e8', 'b', stop.signal).elected;
+    await waitFor("b's candidate key", async () => (await candidates('/e8')).length === 2);
     await a.resign('/e8');
     await waiting;
     await leaders.until('b', (v) => v.at(-1) === 'b');

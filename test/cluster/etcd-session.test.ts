@@ -4,7 +4,7 @@
 // proxy that stops forwarding while both sides stay up).
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import { createEtcdCoordinator, type EtcdCoordinatorTuning } from '../../src/cluster/etcd-coordinator.ts';
 import type { Coordinator, Session } from '../../src/cluster/coordinator.ts';
@@ -119,7 +119,7 @@ describe('etcd coordinator session', { skip }, () => {
     await s.close();
   });
 
-  it('presumes the lease expired exactly one TTL after the last good renewal was sent, when partitioned from etcd', async () => {
+  it('presumes the lease expired exactly one TTL after the last good renewal was sent, when partitioned from etcd', async (t: TestContext) => {
     const p = await proxy();
     const s = await coordinator([p.address]).openSession({ ttlMs: 1000, instanceId: 'r3' }, stop.signal);
     const created = s.lastRenewalSentAt();
@@ -128,6 +128,7 @@ describe('etcd coordinator session', { skip }, () => {
     const partitionedAt = clock.monotonic();
     const reason = await s.lost;
     const lostAt = clock.monotonic();
+    t.diagnostic(`lost ${(lostAt - s.lastRenewalSentAt()).toFixed(1)} ms after the last good renewal, ${(lostAt - partitionedAt).toFixed(1)} ms after the partition`);
     const last = s.lastRenewalSentAt();
     assert.ok(last <= partitionedAt, 'no renewal counted as good while partitioned');
     assert.match(reason, /no keep-alive succeeded for 1000 ms .* presumed expired/);
@@ -207,7 +208,7 @@ describe('etcd coordinator against a frozen etcd (SIGSTOP)', { skip }, () => {
     await etcd?.stop();
   });
 
-  it('rejects every call within its deadline, loses the session at its TTL and closes within the deadline', async () => {
+  it('rejects every call within its deadline, loses the session at its TTL and closes within the deadline', async (t: TestContext) => {
     const deadline = 700;
     const c = createEtcdCoordinator(etcdBackendOptions([etcd.endpoint]), clock, { ...fast, requestTimeoutMs: deadline });
     const s = await c.openSession({ ttlMs: 2000, instanceId: 'f1' }, stop.signal);
@@ -221,6 +222,7 @@ describe('etcd coordinator against a frozen etcd (SIGSTOP)', { skip }, () => {
         const t0 = clock.monotonic();
         await assert.rejects(call(), expected, what);
         const took = clock.monotonic() - t0;
+        t.diagnostic(`${what} rejected after ${took.toFixed(0)} ms`);
         assert.ok(took < budget + SLACK_MS, `${what} took ${Math.round(took)} ms, beyond its ${budget} ms deadline`);
       };
       const campaign = track(s.campaign('/f1/election', 'a', stop.signal).elected);
@@ -231,12 +233,14 @@ describe('etcd coordinator against a frozen etcd (SIGSTOP)', { skip }, () => {
         timed('resign', () => s.resign('/f1/other-election'), /cannot resign from \/f1\/other-election/),
       ]);
       const reason = await s.lost;
+      t.diagnostic(`lost ${(clock.monotonic() - s.lastRenewalSentAt()).toFixed(0)} ms after the last good renewal`);
       assert.match(reason, /presumed expired/);
       assert.ok(clock.monotonic() < s.lastRenewalSentAt() + 2000 + SLACK_MS, 'lost at the TTL after the last good renewal');
       await waitFor('the campaign rejected', () => campaign.state === 'rejected', 1000);
       await assert.rejects(campaign.promise, /session \(lease [0-9a-f]+\) is lost/);
       const t0 = clock.monotonic();
       await c.close();
+      t.diagnostic(`close took ${(clock.monotonic() - t0).toFixed(0)} ms`);
       assert.ok(clock.monotonic() - t0 < deadline + SLACK_MS, 'close waits for the revoke no longer than its deadline');
       assert.deepEqual(observed, [undefined]);
     } finally {

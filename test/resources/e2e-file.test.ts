@@ -147,6 +147,46 @@ describe('templates end to end (file backend)', () => {
     assert.ok(logRecords(r.stderr).some((l) => /CONFD_PATH is ignored/.test(String(l['msg']))));
   });
 
+  it('reload = "restart" stops the app gracefully and starts it again on the new file', async () => {
+    const c = setup('app:\n  host: db1\n', `${RESOURCE}reload = "restart"\n`);
+    const s = startSteward([NODE, APP], { env: c.env });
+    await s.line(/^file=host=db1\|$/);
+    await s.line(/^ready/);
+    replaceAtomically(c.valuesFile, 'app:\n  host: db2\n');
+    await s.line(/^got SIGTERM$/);
+    // The new app prints the file, then its ready line.
+    while (s.stdoutLines().filter((l) => l.startsWith('ready')).length < 2) await new Promise((r) => setTimeout(r, 10));
+    const lines = s.stdoutLines();
+    assert.equal(lines[lines.lastIndexOf(lines.filter((l) => l.startsWith('ready'))[1] ?? '') - 1], 'file=host=db2|');
+    await s.signal('SIGTERM');
+    assert.equal((await s.exited).code, 0);
+  });
+
+  it('CONFD_INTERVAL re-syncs on its period even without a watch event', async () => {
+    // The env backend never watches: only the periodic re-sync can notice anything, and the
+    // environment of steward does not change, so a re-sync must render nothing new.
+    const c = makeConfdir({ 'app.toml': '[template]\nsrc = "app.tmpl"\ndest = "$OUT/app.conf"\nkeys = ["/app"]\n' }, { 'app.tmpl': TEMPLATE });
+    const s = startSteward([NODE, APP], {
+      env: { CONFD_CONFDIR: c.dir, CONFD_BACKEND: 'env', APP_HOST: 'from-env', CONFD_INTERVAL: '200ms', STEWARD_LOG_LEVEL: 'debug', APP_WATCH_FILE: join(c.out, 'app.conf') },
+    });
+    await s.line(/^file=host=from-env\|$/);
+    await s.line(/^ready/);
+    while (logRecords(s.stderr()).filter((l) => l['msg'] === 'periodic re-sync').length < 2) await new Promise((r) => setTimeout(r, 20));
+    await s.signal('SIGTERM');
+    await s.exited;
+    assert.ok(!s.stdoutLines().includes('got SIGHUP'));
+  });
+
+  it('--watch-templates re-renders when a template file is edited', async () => {
+    const c = setup('app:\n  host: db1\n');
+    const s = startSteward(['--watch-templates', NODE, APP], { env: c.env });
+    await s.line(/^ready/);
+    writeFileSync(join(c.dir, 'templates', 'app.tmpl'), 'server={{ getv "/app/host" }}\n');
+    await s.line(/^file=server=db1\|$/);
+    await s.signal('SIGTERM');
+    await s.exited;
+  });
+
   it('with no template resources, no backend is loaded or contacted', async () => {
     const c = makeConfdir();
     const r = await runSteward(['true'], { env: { CONFD_CONFDIR: c.dir, CONFD_BACKEND: 'etcd', CONFD_NODE: '127.0.0.1:1', STEWARD_LOG_LEVEL: 'debug' }, pid1: false });

@@ -7,7 +7,9 @@
 //    gets a larger one as long as nobody deletes or plainly overwrites the key);
 // 3. refused while another session holds it: a blocking query on the key until its Session is
 //    empty, then acquire again at once;
-// 4. refused while nobody holds it: a lock-delay is in force (the last holder's session ended
+// 4. refused while nobody holds it at the next read: either the holder let go between the
+//    acquire and the read (a resign: acquire again at once), or, when that happens twice in a
+//    row, a lock-delay is in force (the last holder's session ended
 //    less than its LockDelay ago, and Consul refuses every acquire until then). Consul gives no
 //    way to learn the remaining delay, so the next attempt waits steward's own LockDelay (every
 //    replica sets the same one), then longer ones up to Consul's 60 s cap: never a tight loop.
@@ -40,6 +42,7 @@ export interface CampaignDeps {
 export async function runCampaign(key: string, value: string, deps: CampaignDeps, signal: AbortSignal): Promise<string> {
   const failures = exponentialBackoff(deps.backoff);
   const delays = lockDelayBackoff(deps.lockDelayMs);
+  let refusedWhileFree = false;
   for (;;) {
     signal.throwIfAborted();
     let acquired: boolean;
@@ -59,8 +62,12 @@ export async function runCampaign(key: string, value: string, deps: CampaignDeps
       // Held by someone else already: this session must have lost it; the next acquire tells.
       continue;
     }
-    if ((await untilFree(key, deps, signal)) === 'freed') {
+    const free = await untilFree(key, deps, signal);
+    if (free === 'freed') {
       delays.reset();
+      refusedWhileFree = false;
+    } else if (!refusedWhileFree) {
+      refusedWhileFree = true;
     } else {
       await clockSleep(deps.clock, delays.next(), signal);
     }

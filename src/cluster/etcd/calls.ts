@@ -32,14 +32,19 @@ interface Held {
   retired: boolean;
 }
 
-export function createCaller(etcd: Etcd3Module, newClient: () => Etcd3, source: string, requestTimeoutMs: number): Caller {
+/**
+ * `retireOnAnyError`: replace the client after any failure, not only a connection's. For a
+ * caller of streams: etcd3 logs in again after "invalid auth token" (an expired JWT, a token
+ * etcd forgot) for unary calls only; a fresh client logs in afresh.
+ */
+export function createCaller(etcd: Etcd3Module, newClient: () => Etcd3, source: string, requestTimeoutMs: number, retireOnAnyError = false): Caller {
   const all = new Set<Held>();
   let current: Held | undefined;
   let closed = false;
 
   const release = (held: Held, error: unknown): void => {
     held.inFlight--;
-    if (error !== undefined && isConnectionError(etcd, error) && !held.retired) {
+    if (error !== undefined && (retireOnAnyError || isConnectionError(etcd, error)) && !held.retired) {
       // Later calls get a fresh connection at once; this one goes when its last call is done.
       held.retired = true;
       if (current === held) current = undefined;

@@ -32,6 +32,8 @@ export interface LeaseContext {
   readonly main: Caller;
   /** For renewals only, so that a failed renewal can drop its connection without hurting others. */
   readonly renewals: Caller;
+  /** The longest any call may take; a renewal gets the shorter of this and TTL/3. */
+  readonly requestTimeoutMs: number;
 }
 
 /** The lease's TTL as etcd takes it: whole seconds, rounded up, at least one. */
@@ -58,6 +60,7 @@ export async function grantLease(ctx: LeaseContext, ttlMs: number, signal: Abort
   // Renew every third of the TTL; a renewal may take up to that long, so a hung one is given up
   // before the next is due and two never overlap.
   const interval = ttlMs / 3;
+  const renewalTimeoutMs = Math.min(interval, ctx.requestTimeoutMs);
   const ending = new AbortController();
   let resolveLost: (reason: string) => void = () => {};
   const lost = new Promise<string>((resolve) => (resolveLost = resolve));
@@ -103,7 +106,7 @@ export async function grantLease(ctx: LeaseContext, ttlMs: number, signal: Abort
         `renew lease ${hex}`,
         (client, deadline) => keepAliveOnce(client, id, deadline),
         ending.signal,
-        interval,
+        renewalTimeoutMs,
       );
       if (ending.signal.aborted) return;
       if (ttl <= 0) {

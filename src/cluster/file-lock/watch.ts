@@ -2,7 +2,9 @@
 // record watchers re-read the directory on every notice, so a lost or coalesced event costs
 // nothing as long as a timer also fires at the next moment a record would expire.
 
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 
 export interface DirectoryWatch {
   /** True once the watch stopped working (the directory vanished): the owner recreates it. */
@@ -21,11 +23,21 @@ export function watchDirectory(path: string, onNotice: (name: string | undefined
     onNotice(undefined);
   };
   try {
+    const ino = statSync(path).ino;
+    const own = basename(path);
     // Not persistent: whoever waits also holds a timer or a heartbeat, which keeps the process up.
     watcher = watch(path, { persistent: false }, (event, name) => {
-      // inotify reports the watched directory's own removal as a rename of the directory itself.
-      if (event === 'rename' && name === null) fail();
-      else onNotice(name ?? undefined);
+      onNotice(name ?? undefined);
+      // inotify reports the watched directory's own removal as a rename named after the
+      // directory itself (an entry inside could bear the same name: look before concluding).
+      if (event === 'rename' && (name === null || name === own)) {
+        stat(path).then(
+          (st) => {
+            if (st.ino !== ino) fail();
+          },
+          fail,
+        );
+      }
     });
     watcher.on('error', fail);
   } catch {

@@ -1,0 +1,152 @@
+// STEWARD_WAIT_FOR: conditions that must hold before the app starts (docker-cluster-controller's
+// wait-for-service step). `key:/some/key` exists in the template backend (CONFD_BACKEND),
+// `leader:<election>` has a leader, `tcp:host:port` accepts a connection. A line every few
+// seconds names what is still missing; at STEWARD_WAIT_FOR_TIMEOUT steward exits 69.
+
+import { connect } from 'node:net';
+import type { OptionKey, Settings } from '../config/options.ts';
+import type { SettingSource } from '../config/settings.ts';
+import { formatDuration } from '../config/values.ts';
+import { exponentialBackoff, sleep } from '../core/backoff.ts';
+import type { Clock } from '../core/clock.ts';
+import { ConfigError, UnavailableError } from '../core/exit-codes.ts';
+import type { Logger } from '../core/log.ts';
+import type { Part } from '../core/part.ts';
+
+export type Condition =
+  | { readonly kind: 'key'; readonly key: string; readonly text: string }
+  | { readonly kind: 'leader'; readonly election: string; readonly text: string }
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number; readonly text: string };
+
+export function parseConditions(items: readonly string[], source: string): Condition[] {
+  return items.map((text) => {
+    const colon = text.indexOf(':');
+    const kind = text.slice(0, colon);
+    const rest = text.slice(colon + 1);
+    if (colon > 0 && kind === 'key' && rest.startsWith('/')) return { kind, key: rest, text };
+    if (colon > 0 && kind === 'leader' && rest !== '') return { kind, election: rest, text };
+    if (colon > 0 && kind === 'tcp') {
+      const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(rest);
+      const port = Number(m?.[2]);
+      if (m !== null && port > 0 && port < 65536) return { kind, host: (m[1] ?? '').replace(/^\[|\]$/g, ''), port, text };
+    }
+    throw new ConfigError(`${source}: invalid condition ${JSON.stringify(text)} (expected key:/some/key, leader:ELECTION or tcp:HOST:PORT)`);
+  });
+}
+
+const REPORT_MS = 5000;
+
+function tcpOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+export interface WaitForOptions {
+  readonly settings: Settings;
+  readonly sources: ReadonlyMap<OptionKey, SettingSource>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly log: Logger;
+  readonly clock: Clock;
+}
+
+export function createWaitForPart(o: WaitForOptions): Part {
+  const { settings, clock } = o;
+  const log = o.log.child('wait-for');
+  const conditions = parseConditions(settings.waitFor, 'STEWARD_WAIT_FOR');
+  const cleanups: (() => Promise<void>)[] = [];
+
+  async function waitKey(c: Extract<Condition, { kind: 'key' }>, signal: AbortSignal): Promise<void> {
+    const { createBackend } = await import('../backends/select.ts');
+    const backend = await createBackend(settings, o.env);
+    cleanups.push(() => backend.close());
+    const backoff = exponentialBackoff({ initialMs: 200, maxMs: 5000 });
+    for (;;) {
+      try {
+        const snapshot = await backend.read([c.key], AbortSignal.any([signal, AbortSignal.timeout(5000)]));
+        if (snapshot.values.has(c.key)) return;
+        // Wait for a change under the key rather than asking again and again.
+        await new Promise<void>((resolve) => {
+          const stop = new AbortController();
+          const done = (): void => {
+            stop.abort();
+            resolve();
+          };
+          signal.addEventListener('abort', done, { once: true });
+          backend.watch([c.key], snapshot.cursor, { update: (u) => (u.kind === 'full' || u.set.has(c.key) ? done() : undefined), status: () => {} }, stop.signal);
+        });
+        backoff.reset();
+      } catch {
+        if (signal.aborted) return;
+        await sleep(backoff.next(), signal).catch(() => {});
+      }
+      if (signal.aborted) return;
+    }
+  }
+
+  async function waitLeader(c: Extract<Condition, { kind: 'leader' }>, signal: AbortSignal): Promise<void> {
+    const { createCoordinator } = await import('./select-coordinator.ts');
+    const coordinator = await createCoordinator(settings, o.sources, clock);
+    cleanups.push(() => coordinator.close());
+    const session = await coordinator.openSession({ ttlMs: settings.electionTtl, instanceId: `${settings.instanceId ?? 'steward'}-wait-for` }, signal);
+    cleanups.push(() => session.close());
+    await new Promise<void>((resolve) => {
+      signal.addEventListener('abort', () => resolve(), { once: true });
+      session.observe(`${settings.keyPrefix.replace(/\/+$/, '')}/${c.election}/leader`, (leader) => (leader !== undefined ? resolve() : undefined), signal);
+    });
+  }
+
+  async function waitTcp(c: Extract<Condition, { kind: 'tcp' }>, signal: AbortSignal): Promise<void> {
+    // A port has no way to announce itself: this one is retried, with back-off.
+    const backoff = exponentialBackoff({ initialMs: 100, maxMs: 2000 });
+    while (!signal.aborted) {
+      if (await tcpOpen(c.host, c.port, 2000)) return;
+      await sleep(backoff.next(), signal).catch(() => {});
+    }
+  }
+
+  return {
+    name: 'wait-for',
+    async prepare(abort) {
+      const deadline = clock.monotonic() + settings.waitForTimeout;
+      const giveUp = new AbortController();
+      const signal = AbortSignal.any([abort, giveUp.signal]);
+      const pending = new Set(conditions);
+      log.info(`waiting for ${conditions.map((c) => c.text).join(', ')}`);
+      const all = conditions.map(async (c) => {
+        const wait = c.kind === 'key' ? waitKey(c, signal) : c.kind === 'leader' ? waitLeader(c, signal) : waitTcp(c, signal);
+        await wait.catch((error: unknown) => {
+          if (!signal.aborted) log.warn(`${c.text}: ${error instanceof Error ? error.message : String(error)}`);
+        });
+        if (!signal.aborted) {
+          pending.delete(c);
+          log.info(`${c.text} holds`);
+        }
+      });
+      const finished = Promise.all(all);
+      while (pending.size > 0 && !abort.aborted) {
+        const left = deadline - clock.monotonic();
+        if (left <= 0) {
+          giveUp.abort();
+          await finished;
+          throw new UnavailableError(`still waiting after ${formatDuration(settings.waitForTimeout)} (STEWARD_WAIT_FOR_TIMEOUT) for: ${[...pending].map((c) => c.text).join(', ')}`);
+        }
+        await Promise.race([finished, sleep(Math.min(REPORT_MS, left)).catch(() => {})]);
+        if (pending.size > 0 && clock.monotonic() < deadline) log.info(`still waiting for ${[...pending].map((c) => c.text).join(', ')}`);
+      }
+      giveUp.abort();
+      await finished;
+      for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => {});
+    },
+    async stop() {
+      for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => {});
+    },
+  };
+}

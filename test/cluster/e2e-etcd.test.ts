@@ -1,0 +1,65 @@
+// Election end to end against a real etcd, one TCP proxy per replica to cut one off.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { clusterLog, leaders, overlaps, rolesOf, startReplica } from '../support/cluster.ts';
+import { etcdSkipReason, startEtcd, type EtcdServer } from '../support/etcd.ts';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { electionScenarios, TTL_MS } from './e2e-scenarios.ts';
+
+describe('election end to end (etcd)', { skip: etcdSkipReason() }, () => {
+  let etcd: EtcdServer;
+  const proxies = new Map<string, TcpProxy>();
+  before(async () => {
+    etcd = await startEtcd();
+    for (const id of ['a', 'b']) proxies.set(id, await startTcpProxy(etcd.clientPort));
+  });
+  after(async () => {
+    for (const p of proxies.values()) await p.close();
+    await etcd?.stop();
+  });
+  const env = (id: string, election: string): Record<string, string> => {
+    const proxy = proxies.get(id);
+    if (proxy === undefined) throw new Error(`no proxy for ${id}`);
+    return { STEWARD_ELECTION: election, STEWARD_ELECTION_BACKEND: 'etcd', CONFD_NODE: proxy.address, STEWARD_ELECTION_TTL: `${TTL_MS}ms` };
+  };
+  electionScenarios('etcd', () => ({
+    env,
+    partition: async (id) => proxies.get(id)?.pause('hang'),
+    heal: async (id) => proxies.get(id)?.resume(),
+    // etcd expires a lease at its TTL (rounded up to whole seconds); the issue asks for TTL + 2 s.
+    failoverBoundMs: TTL_MS + 2000,
+  }));
+
+  it('etcd: a lease revoked from outside makes the leader step down and someone lead again', async () => {
+    const log = clusterLog();
+    startReplica('a', env('a', 'revoked'), log);
+    const entries = await log.until((e) => leaders(e).includes('a'), 'a to lead');
+    startReplica('b', env('b', 'revoked'), log);
+    await log.until((e) => rolesOf(e).get('b') === 'follower', 'b to follow');
+    const token = entries.find((e) => e.id === 'a' && e.event === 'leader')?.token ?? '';
+    const { Etcd3 } = await import('etcd3');
+    const client = new Etcd3({ hosts: etcd.endpoint });
+    log.mark('a', 'revoked');
+    await client.leaseClient.leaseRevoke({ ID: BigInt(`0x${token}`).toString() });
+    client.close();
+    const revokedAt = Date.now();
+    const after = await log.until((e) => rolesOf(e).get('a') === 'follower' && leaders(e).length === 1, 'a to step down and one replica to lead');
+    const aFollows = after.filter((e) => e.id === 'a' && e.event === 'follower').at(-1);
+    assert.ok(aFollows !== undefined && aFollows.at - revokedAt < TTL_MS / 2, 'a noticed within a fraction of the TTL');
+    assert.deepEqual(overlaps(after), []);
+  });
+
+  it('etcd: a restart of etcd leaves exactly one leader and no overlap', async () => {
+    const log = clusterLog();
+    startReplica('a', env('a', 'restart'), log);
+    await log.until((e) => leaders(e).includes('a'), 'a to lead');
+    startReplica('b', env('b', 'restart'), log);
+    await log.until((e) => rolesOf(e).get('b') === 'follower', 'b to follow');
+    await etcd.restart();
+    // Leases survive a quick restart; a leader that could not renew in time steps down.
+    await new Promise((r) => setTimeout(r, 2 * TTL_MS));
+    const entries = await log.until((e) => leaders(e).length === 1, 'one leader', 15_000);
+    assert.deepEqual(overlaps(entries), []);
+  });
+});

@@ -1,0 +1,137 @@
+// What the role does to the app and its files, on the shared-directory backend: role file, role
+// signal, templates that follow the election, membership hooks, duplicate ids, wait-for
+// conditions; and filesystem locks guarding jobs.
+
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, it } from 'node:test';
+import { makeConfdir } from '../support/confdir.ts';
+import { APP, NODE, runSteward, startSteward, stopAllStewards } from '../support/steward.ts';
+
+afterEach(stopAllStewards);
+
+async function until(condition: () => boolean, what: string, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function read(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+describe('election features (shared directory)', () => {
+  const lockDir = (): string => mkdtempSync(join(tmpdir(), 'steward-lockdir-'));
+  const base = (dir: string, election: string) => ({ STEWARD_ELECTION: election, STEWARD_LOCK_DIR: dir, STEWARD_ELECTION_TTL: '2s' });
+
+  it('writes the role file, signals the app on role changes, and renders role() and members() into templates', async () => {
+    const dir = lockDir();
+    const c = makeConfdir(
+      { 'role.toml': '[template]\nsrc = "role.tmpl"\ndest = "$OUT/role.conf"\nreload = "none"\n' },
+      { 'role.tmpl': 'role={{ role }} leader={{ leader }} primary={{ if isLeader }}yes{{ else }}no{{ end }} members={{ range members }}{{ .id }},{{ end }}\n' },
+    );
+    const env = (id: string) => ({
+      ...base(dir, 'features'),
+      STEWARD_INSTANCE_ID: id,
+      CONFD_CONFDIR: c.dir,
+      STEWARD_ROLE_FILE: join(c.out, `${id}.role`),
+      STEWARD_ROLE_SIGNAL: 'USR2',
+      APP_WATCH_FILE: join(c.out, 'role.conf'),
+    });
+    // Two replicas share one confdir here only for brevity: each renders its own view in turn.
+    const a = startSteward([NODE, APP], { env: env('a') });
+    await a.line(/^file=role=leader leader=a primary=yes members=a,\|$/);
+    assert.equal(read(join(c.out, 'a.role')), 'leader\n');
+    const b = startSteward([NODE, APP], { env: { ...env('b'), CONFD_CONFDIR: makeConfdir({ 'role.toml': `[template]\nsrc = "role.tmpl"\ndest = "${c.out}/role-b.conf"\nreload = "none"\n` }, { 'role.tmpl': 'role={{ role }} members={{ range members }}{{ .id }},{{ end }}\n' }).dir } });
+    await b.line(/^ready/);
+    await until(() => read(join(c.out, 'role-b.conf')) === 'role=follower members=a,b,\n', "b's render with both members");
+    await until(() => read(join(c.out, 'role.conf')).includes('members=a,b,'), "a's render to see b join");
+    assert.equal(read(join(c.out, 'b.role')), 'follower\n');
+    await a.signal('SIGTERM');
+    await b.line(/^got SIGUSR2$/);
+    await until(() => read(join(c.out, 'b.role')) === 'leader\n', "b's role file to say leader");
+    await until(() => read(join(c.out, 'role-b.conf')) === 'role=leader members=b,\n', "b's render as leader");
+  });
+
+  it('runs the members hook when replicas join and leave', async () => {
+    const dir = lockDir();
+    const log = join(mkdtempSync(join(tmpdir(), 'steward-members-')), 'members.log');
+    const hook = `sh -c 'echo "$STEWARD_INSTANCE_ID sees $STEWARD_MEMBERS" >> ${log}'`;
+    startSteward([NODE, APP], { env: { ...base(dir, 'members'), STEWARD_INSTANCE_ID: 'a', STEWARD_ON_MEMBERS_CHANGE: hook } });
+    await until(() => read(log).includes('a sees a'), 'a to see itself');
+    const b = startSteward([NODE, APP], { env: { ...base(dir, 'members'), STEWARD_INSTANCE_ID: 'b' } });
+    await until(() => read(log).includes('a sees a,b'), 'a to see b join');
+    await b.signal('SIGTERM');
+    await b.exited;
+    await until(() => read(log).trim().split('\n').at(-1) === 'a sees a', 'a to see b leave');
+  });
+
+  it('refuses a second replica with the same instance id (78), naming STEWARD_INSTANCE_ID', async () => {
+    const dir = lockDir();
+    const first = startSteward([NODE, APP], { env: { ...base(dir, 'dup'), STEWARD_INSTANCE_ID: 'same' } });
+    await first.line(/^ready/);
+    const second = await runSteward(['sh', '-c', 'echo started'], { env: { ...base(dir, 'dup'), STEWARD_INSTANCE_ID: 'same' } });
+    assert.equal(second.code, 78);
+    assert.match(second.stderr, /instance id "same" is already registered by a live replica.*set STEWARD_INSTANCE_ID/);
+    assert.deepEqual(second.stdout, []);
+  });
+
+  it('waits for a leader and a TCP port before starting the app', async () => {
+    const dir = lockDir();
+    const server = createServer(() => {});
+    const s = startSteward([NODE, APP], {
+      env: { ...base(dir, 'waiter'), STEWARD_ELECTION: 'other', STEWARD_INSTANCE_ID: 'w', STEWARD_WAIT_FOR: 'leader:target,tcp:127.0.0.1:47123', STEWARD_WAIT_FOR_TIMEOUT: '30s' },
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(s.stdoutLines().length, 0, 'not started: no leader, no port');
+    startSteward([NODE, APP], { env: { ...base(dir, 'target'), STEWARD_INSTANCE_ID: 't' } });
+    await new Promise<void>((r) => server.listen(47123, '127.0.0.1', r));
+    await s.line(/^ready/);
+    server.close();
+  });
+
+  it('exits 69 when a condition is still missing at STEWARD_WAIT_FOR_TIMEOUT, naming it', async () => {
+    const r = await runSteward(['sh', '-c', 'echo started'], { env: { STEWARD_WAIT_FOR: 'tcp:127.0.0.1:1', STEWARD_WAIT_FOR_TIMEOUT: '500ms' } });
+    assert.equal(r.code, 69);
+    assert.match(r.stderr, /still waiting after 500ms \(STEWARD_WAIT_FOR_TIMEOUT\) for: tcp:127\.0\.0\.1:1/);
+    assert.deepEqual(r.stdout, []);
+  });
+});
+
+describe('filesystem locks', () => {
+  it('one replica holds the lock and runs the lock job; the other takes over when it stops', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'steward-fslock-'));
+    const lock = join(dir, 'work.lock');
+    const log = join(dir, 'jobs.log');
+    const env = (id: string) => ({
+      STEWARD_INSTANCE_ID: id,
+      STEWARD_FS_LOCKS: lock,
+      STEWARD_FS_LOCK_TTL: '2s',
+      STEWARD_JOB_WORK_SCHEDULE: '* * * * * *',
+      STEWARD_JOB_WORK_COMMAND: `sh -c 'echo ${id} $STEWARD_FENCING_TOKEN >> ${log}'`,
+      STEWARD_JOB_WORK_WHEN: `lock:${lock}`,
+      STEWARD_ON_LOCK_ACQUIRED: `sh -c 'echo ${id} acquired >> ${log}'`,
+    });
+    const a = startSteward([NODE, APP], { env: env('a') });
+    await a.line(/^ready/);
+    await until(() => /^a 1$/m.test(read(log)), "a's lock job");
+    const b = startSteward([NODE, APP], { env: env('b') });
+    await b.line(/^ready/);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.doesNotMatch(read(log), /^b /m, 'b does not run the job while a holds the lock');
+    await a.signal('SIGTERM');
+    await a.exited;
+    await until(() => /^b 2$/m.test(read(log)), "b's lock job with the next generation");
+    assert.match(read(log), /^b acquired$/m);
+    assert.ok(existsSync(lock));
+  });
+});
