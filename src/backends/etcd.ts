@@ -4,9 +4,9 @@
 
 import type { Etcd3 } from 'etcd3';
 import type { BackoffOptions } from '../core/backoff.ts';
+import { within } from '../core/deadline.ts';
 import type { Backend, BackendOptions, Cursor, Snapshot, WatchListener } from './backend.ts';
-import { connectionSecrets, createClient, loadEtcd3, type ConnectionSettings } from './etcd/client.ts';
-import { parseEndpoints } from './etcd/endpoints.ts';
+import { connectionFor, createClient, loadEtcd3 } from './etcd/client.ts';
 import { covers } from './etcd/keys.ts';
 import { readAtOneRevision, type ReadResult } from './etcd/read.ts';
 import { messageOf, runWatch } from './etcd/watch.ts';
@@ -44,15 +44,7 @@ export function preloadEtcd(): Promise<unknown> {
 
 export function createEtcdBackend(options: BackendOptions, tuning: Partial<EtcdTuning> = {}): Backend {
   const t: EtcdTuning = { ...ETCD_DEFAULT_TUNING, ...tuning };
-  const tlsFiles = options.tls.ca !== undefined || options.tls.cert !== undefined || options.tls.key !== undefined;
-  const { hosts, secure } = parseEndpoints(options.nodes, options.scheme, tlsFiles);
-  const settings: ConnectionSettings = {
-    ...connectionSecrets(options, secure),
-    requestTimeoutMs: t.requestTimeoutMs,
-    keepaliveTimeMs: t.keepaliveTimeMs,
-    keepaliveTimeoutMs: t.keepaliveTimeoutMs,
-  };
-  const source = hosts.join(',');
+  const { hosts, source, settings } = connectionFor(options, t);
   const closing = new AbortController();
   const watches = new Set<Promise<void>>();
   let readClient: Promise<Etcd3> | undefined;
@@ -67,10 +59,10 @@ export function createEtcdBackend(options: BackendOptions, tuning: Partial<EtcdT
     const abort = AbortSignal.any([signal, closing.signal]);
     readClient ??= newClient(hosts);
     // The deadline starts once the client is loaded: it bounds etcd, not module loading.
-    const client = await untilAborted(readClient, abort);
+    const client = await within(readClient, Infinity, abort, '');
     const deadline = Date.now() + t.requestTimeoutMs;
     try {
-      return await untilDeadline(readAtOneRevision(client.kv, keys, deadline), deadline, abort);
+      return await within(readAtOneRevision(client.kv, keys, deadline), deadline - Date.now(), abort, `no answer within ${t.requestTimeoutMs} ms`);
     } catch (error) {
       if (abort.aborted) throw abort.reason;
       throw new Error(`cannot read ${keys.length} key(s) from etcd at ${source}: ${messageOf(error)}`, { cause: error });
@@ -118,29 +110,4 @@ function revisionOf(cursor: Cursor): number {
   const n = typeof cursor === 'number' ? cursor : typeof cursor === 'bigint' || typeof cursor === 'string' ? Number(cursor) : NaN;
   if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`etcd watch: ${String(cursor)} is not a revision from read()`);
   return n;
-}
-
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return untilDeadline(promise, Infinity, signal);
-}
-
-/** `promise`, or a rejection at `deadline` (epoch ms) or when `signal` aborts, whichever is first. */
-function untilDeadline<T>(promise: Promise<T>, deadline: number, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const budget = deadline - Date.now();
-    const timer =
-      deadline === Infinity ? undefined : setTimeout(() => finish(() => reject(new Error(`no answer within ${budget} ms`))), Math.max(0, budget));
-    const onAbort = (): void => finish(() => reject(signal.reason));
-    const finish = (settle: () => void): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      settle();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => finish(() => resolve(value)),
-      (error: unknown) => finish(() => reject(error)),
-    );
-  });
 }

@@ -6,12 +6,12 @@
 
 import type { Etcd3 } from 'etcd3';
 import type { BackendOptions } from '../backends/backend.ts';
-import { connectionSecrets, createClient, loadEtcd3, type ConnectionSettings, type Etcd3Module } from '../backends/etcd/client.ts';
-import { parseEndpoints } from '../backends/etcd/endpoints.ts';
+import { connectionFor, createClient, loadEtcd3, type Etcd3Module } from '../backends/etcd/client.ts';
 import type { BackoffOptions } from '../core/backoff.ts';
 import type { Clock } from '../core/clock.ts';
-import type { Coordinator, Session, SessionOptions } from './coordinator.ts';
-import { createCaller, isLeaseGone, within, type Caller } from './etcd/calls.ts';
+import type { Coordinator, Session } from './coordinator.ts';
+import { within } from '../core/deadline.ts';
+import { createCaller, isLeaseGone, type Caller } from './etcd/calls.ts';
 import { createElection } from './etcd/election.ts';
 import { grantLease, revokeLease, type Lease } from './etcd/lease.ts';
 import { createMembers } from './etcd/members.ts';
@@ -42,15 +42,7 @@ export const ETCD_COORDINATOR_DEFAULT_TUNING: EtcdCoordinatorTuning = {
 
 export function createEtcdCoordinator(options: EtcdCoordinatorOptions, clock: Clock, tuning: Partial<EtcdCoordinatorTuning> = {}): Coordinator {
   const t: EtcdCoordinatorTuning = { ...ETCD_COORDINATOR_DEFAULT_TUNING, ...tuning };
-  const tlsFiles = options.tls.ca !== undefined || options.tls.cert !== undefined || options.tls.key !== undefined;
-  const { hosts, secure } = parseEndpoints(options.nodes, options.scheme, tlsFiles);
-  const settings: ConnectionSettings = {
-    ...connectionSecrets(options, secure),
-    requestTimeoutMs: t.requestTimeoutMs,
-    keepaliveTimeMs: t.keepaliveTimeMs,
-    keepaliveTimeoutMs: t.keepaliveTimeoutMs,
-  };
-  const source = hosts.join(',');
+  const { hosts, source, settings } = connectionFor(options, t);
   const closing = new AbortController();
   const sessions = new Set<Session>();
   let main: Caller | undefined;

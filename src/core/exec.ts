@@ -17,6 +17,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Bytes of combined output kept (default 4096). */
   readonly keepOutput?: number;
+  /** Told the command's pid, which is also its process group id, once it runs. */
+  readonly onSpawn?: (pid: number) => void;
 }
 
 export interface CommandResult {
@@ -58,6 +60,7 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
     reject: false,
     shell: false,
   });
+  if (child.pid !== undefined) options.onSpawn?.(child.pid);
   child.all?.setEncoding('utf8');
   child.all?.on('data', (chunk: string) => {
     output = (output + chunk).slice(-keep);

@@ -15,7 +15,7 @@ import type { Logger } from '../core/log.ts';
 import { performBackup } from './backup.ts';
 import { describeWhen, type TaskSpec } from './config.ts';
 import type { Guard } from './guards.ts';
-import { findRunGroup, RUN_ID_VARIABLE, signalGroup } from './process-group.ts';
+import { RUN_ID_VARIABLE, signalGroup } from './process-group.ts';
 import { LATE_NOTICE_MS } from './scheduler.ts';
 
 export type RunTrigger = 'schedule' | 'manual';
@@ -165,7 +165,14 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
     try {
       return await runCommand(
         { argv: spec.argv },
-        { timeoutMs: spec.timeoutMs ?? NO_LIMIT_MS, env: commandEnv(a.runId, fencingToken, extra), signal: a.abort.signal },
+        {
+          timeoutMs: spec.timeoutMs ?? NO_LIMIT_MS,
+          env: commandEnv(a.runId, fencingToken, extra),
+          signal: a.abort.signal,
+          onSpawn: (pid) => {
+            a.group = pid;
+          },
+        },
       );
     } finally {
       a.commandRunning = false;
@@ -176,8 +183,7 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
 
   function kill(a: ActiveRun): void {
     if (!a.commandRunning) return;
-    const group = a.group ?? findRunGroup(a.runId);
-    if (group !== undefined) signalGroup(group, 'SIGKILL');
+    if (a.group !== undefined) signalGroup(a.group, 'SIGKILL');
     else a.abort.abort();
   }
 
@@ -186,13 +192,12 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
     // Not started yet: execute() sees stoppedBy. Over already (a backup placing its artifact):
     // nothing left to signal.
     if (!a.commandRunning) return;
-    const group = findRunGroup(a.runId);
+    const group = a.group;
     if (group === undefined) {
       // runCommand signals the group itself: SIGTERM now, SIGKILL after its own grace.
       a.abort.abort();
       return;
     }
-    a.group = group;
     signalGroup(group, 'SIGTERM');
     if (graceMs !== undefined) a.killTimer ??= clock.setTimer(graceMs, () => kill(a));
   }

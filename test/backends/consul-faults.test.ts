@@ -6,9 +6,10 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { Backend, BackendOptions, BackendStatus, Update, WatchListener } from '../../src/backends/backend.ts';
+import type { Backend, BackendOptions, BackendStatus } from '../../src/backends/backend.ts';
 import { createConsulBackend, type ConsulBackendTuning } from '../../src/backends/consul.ts';
 import { startConsulDouble, type ConsulDouble, type RecordedRequest } from '../support/consul/double.ts';
+import { recorder, isUpdate, isStatus } from '../support/watch-events.ts';
 
 function options(nodes: string[]): BackendOptions {
   return {
@@ -23,45 +24,6 @@ function options(nodes: string[]): BackendOptions {
   };
 }
 
-type Event = { readonly update: Update } | { readonly status: BackendStatus };
-
-function recorder(): { listener: WatchListener; events: Event[]; next(what: string, match: (e: Event) => boolean): Promise<Event> } {
-  const events: Event[] = [];
-  const waiters = new Set<() => boolean>();
-  let seen = 0;
-  const push = (e: Event): void => {
-    events.push(e);
-    for (const w of [...waiters]) w();
-  };
-  return {
-    listener: { update: (update) => push({ update }), status: (status) => push({ status }) },
-    events,
-    next(what, match) {
-      return new Promise((resolve, reject) => {
-        const check = (): boolean => {
-          while (seen < events.length) {
-            const e = events[seen++] as Event;
-            if (match(e)) {
-              waiters.delete(check);
-              clearTimeout(timer);
-              resolve(e);
-              return true;
-            }
-          }
-          return false;
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(events, (_k, v: unknown) => (v instanceof Map ? Object.fromEntries(v) : v))}`));
-        }, 10_000);
-        if (!check()) waiters.add(check);
-      });
-    },
-  };
-}
-
-const isUpdate = (e: Event): e is { update: Update } => 'update' in e;
-const isStatus = (e: Event): e is { status: BackendStatus } => 'status' in e;
 const blocking = (r: RecordedRequest): boolean => r.path.startsWith('/v1/kv/') && r.query['index'] !== undefined;
 
 let stop: AbortController;

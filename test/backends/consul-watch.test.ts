@@ -7,9 +7,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { Backend, BackendOptions, BackendStatus, Update, WatchListener } from '../../src/backends/backend.ts';
+import type { Backend, BackendOptions } from '../../src/backends/backend.ts';
 import { createConsulBackend, type ConsulBackendTuning } from '../../src/backends/consul.ts';
 import { frozenClock, startConsulDouble, type ConsulDouble, type RecordedRequest } from '../support/consul/double.ts';
+import { recorder, isUpdate, isStatus } from '../support/watch-events.ts';
 
 function options(nodes: string[]): BackendOptions {
   return {
@@ -24,51 +25,7 @@ function options(nodes: string[]): BackendOptions {
   };
 }
 
-type Event = { readonly update: Update } | { readonly status: BackendStatus };
-
 /** A listener that records what it is told and lets a test await it. */
-function recorder(): { listener: WatchListener; events: Event[]; next(what: string, match: (e: Event) => boolean): Promise<Event> } {
-  const events: Event[] = [];
-  const waiters = new Set<() => void>();
-  const push = (e: Event): void => {
-    events.push(e);
-    for (const w of [...waiters]) w();
-  };
-  let seen = 0;
-  return {
-    listener: { update: (update) => push({ update }), status: (status) => push({ status }) },
-    events,
-    /** The next event (after the last one returned) that matches. */
-    next(what, match) {
-      return new Promise((resolve, reject) => {
-        const check = (): boolean => {
-          while (seen < events.length) {
-            const e = events[seen++] as Event;
-            if (match(e)) {
-              waiters.delete(check);
-              clearTimeout(timer);
-              resolve(e);
-              return true;
-            }
-          }
-          return false;
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(events, replacer)}`));
-        }, 10_000);
-        if (!check()) waiters.add(check);
-      });
-    },
-  };
-}
-
-function replacer(_key: string, value: unknown): unknown {
-  return value instanceof Map ? Object.fromEntries(value) : value;
-}
-
-const isUpdate = (e: Event): e is { update: Update } => 'update' in e;
-const isStatus = (e: Event): e is { status: BackendStatus } => 'status' in e;
 const blocking = (r: RecordedRequest): boolean => r.path.startsWith('/v1/kv/') && r.query['index'] !== undefined;
 
 let consul: ConsulDouble;

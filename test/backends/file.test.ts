@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import type { Backend, BackendOptions, BackendStatus, Update, WatchListener } from '../../src/backends/backend.ts';
+import type { Backend, BackendOptions, BackendStatus } from '../../src/backends/backend.ts';
 import { createFileBackend } from '../../src/backends/file.ts';
+import { recorder, isUpdate, isStatus } from '../support/watch-events.ts';
 
 function options(files: string[]): BackendOptions {
   return {
@@ -26,45 +27,6 @@ function options(files: string[]): BackendOptions {
   };
 }
 
-type Event = { readonly update: Update } | { readonly status: BackendStatus };
-
-function recorder(): { listener: WatchListener; events: Event[]; next(what: string, match: (e: Event) => boolean): Promise<Event> } {
-  const events: Event[] = [];
-  const waiters = new Set<() => boolean>();
-  let seen = 0;
-  const push = (e: Event): void => {
-    events.push(e);
-    for (const w of [...waiters]) w();
-  };
-  return {
-    listener: { update: (update) => push({ update }), status: (status) => push({ status }) },
-    events,
-    next(what, match) {
-      return new Promise((resolve, reject) => {
-        const check = (): boolean => {
-          while (seen < events.length) {
-            const e = events[seen++] as Event;
-            if (match(e)) {
-              waiters.delete(check);
-              clearTimeout(timer);
-              resolve(e);
-              return true;
-            }
-          }
-          return false;
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(events, (_k, v: unknown) => (v instanceof Map ? Object.fromEntries(v) : v))}`));
-        }, 10_000);
-        if (!check()) waiters.add(check);
-      });
-    },
-  };
-}
-
-const isUpdate = (e: Event): e is { update: Update } => 'update' in e;
-const isStatus = (e: Event): e is { status: BackendStatus } => 'status' in e;
 const signal = (): AbortSignal => new AbortController().signal;
 const sorted = (values: ReadonlyMap<string, string>): [string, string][] => [...values].sort(([a], [b]) => (a < b ? -1 : 1));
 

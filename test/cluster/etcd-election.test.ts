@@ -22,7 +22,6 @@ const fast: Partial<EtcdCoordinatorTuning> = {
   keepaliveTimeoutMs: 1000,
   backoff: { initialMs: 50, maxMs: 200 },
 };
-const SLACK_MS = 400;
 
 function decimal(hexId: string): string {
   return BigInt(`0x${hexId}`).toString();

@@ -89,6 +89,30 @@ describe('templates end to end (etcd)', { skip: etcdSkipReason() }, () => {
     assert.equal((await s.exited).code, 0);
   });
 
+  it('runs the confd-sidecar Prometheus example as written (CONFD_CONFDFILE_1 / CONFD_TEMPLATE_1)', async () => {
+    const c = makeConfdir();
+    const dest = join(c.out, 'prometheus.yml');
+    await etcd.put('/prometheus/config/nodes', "['10.0.0.1:9100']");
+    const s = startSteward([NODE, APP], {
+      env: {
+        CONFD_CONFDIR: join(c.dir, 'confd'),
+        CONFD_BACKEND: 'etcd',
+        CONFD_NODE: etcd.endpoint,
+        CONFD_CONFDFILE_1: `prometheus.toml\n[template]\nsrc = "prometheus.yml.tmpl"\ndest = "${dest}"\nkeys = ["/prometheus/config"]\n`,
+        CONFD_TEMPLATE_1: 'prometheus.yml.tmpl\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: {{ getv "/prometheus/config/nodes" }}\n',
+        STEWARD_WAIT: '0',
+        APP_WATCH_FILE: dest,
+      },
+    });
+    await s.line(/^file=scrape_configs:\|  - job_name: node\|    static_configs:\|      - targets: \['10\.0\.0\.1:9100'\]\|$/);
+    await s.line(/^ready/);
+    await etcd.put('/prometheus/config/nodes', "['10.0.0.1:9100', '10.0.0.2:9100']");
+    await s.line(/targets: \['10\.0\.0\.1:9100', '10\.0\.0\.2:9100'\]/);
+    assert.equal(s.stdoutLines().filter((l) => l === 'got SIGHUP').length, 1);
+    await s.signal('SIGTERM');
+    assert.equal((await s.exited).code, 0);
+  });
+
   it('exits 69 when etcd cannot be reached within STEWARD_CONFIG_TIMEOUT, and starts nothing', async () => {
     const c = makeConfdir({ 'app.toml': RESOURCE }, { 'app.tmpl': TEMPLATE });
     const s = startSteward(['sh', '-c', 'echo started'], {

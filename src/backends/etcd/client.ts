@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import * as tls from 'node:tls';
 import type { Etcd3, IOptions } from 'etcd3';
 import { ConfigError } from '../../core/exit-codes.ts';
+import { parseEndpoints } from './endpoints.ts';
 import type { BackendOptions } from '../backend.ts';
 
 export type Etcd3Module = typeof import('etcd3');
@@ -156,4 +157,20 @@ function failOver(attempts: number, isRecoverable: (error: Error) => boolean): P
     }
     throw lastError;
   });
+}
+
+/** Where and how to connect, from steward's options: what the backend and the coordinator share. */
+export function connectionFor(
+  options: Pick<BackendOptions, 'nodes' | 'scheme' | 'tls' | 'username' | 'password'>,
+  timing: Pick<ConnectionSettings, 'requestTimeoutMs' | 'keepaliveTimeMs' | 'keepaliveTimeoutMs'>,
+): { readonly hosts: readonly string[]; readonly source: string; readonly settings: ConnectionSettings } {
+  const tlsFiles = options.tls.ca !== undefined || options.tls.cert !== undefined || options.tls.key !== undefined;
+  const { hosts, secure } = parseEndpoints(options.nodes, options.scheme, tlsFiles);
+  const settings: ConnectionSettings = {
+    ...connectionSecrets(options, secure),
+    requestTimeoutMs: timing.requestTimeoutMs,
+    keepaliveTimeMs: timing.keepaliveTimeMs,
+    keepaliveTimeoutMs: timing.keepaliveTimeoutMs,
+  };
+  return { hosts, source: hosts.join(','), settings };
 }

@@ -3,17 +3,11 @@
 // and connection set-up run before gRPC's deadline applies), and it replaces a client whose
 // connection failed instead of waiting out gRPC's reconnect back-off, which grows to minutes.
 
+import { DeadlineError, within } from '../../core/deadline.ts';
 import type { Etcd3 } from 'etcd3';
 import { messageOf } from '../../backends/etcd/watch.ts';
 import type { Etcd3Module } from '../../backends/etcd/client.ts';
 
-/** A call that got no answer in time (from the JavaScript timer, not from gRPC). */
-export class DeadlineError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DeadlineError';
-  }
-}
 
 export interface Caller {
   /**
@@ -86,27 +80,6 @@ export function createCaller(etcd: Etcd3Module, newClient: () => Etcd3, source: 
   };
 }
 
-/** `promise`, or a DeadlineError after `timeoutMs` (never for Infinity), or the abort reason, whichever comes first. */
-export function within<T>(promise: Promise<T>, timeoutMs: number, signal: AbortSignal, message: string): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const timer = Number.isFinite(timeoutMs) ? setTimeout(() => finish(() => reject(new DeadlineError(message))), Math.max(0, timeoutMs)) : undefined;
-    const onAbort = (): void => finish(() => reject(signal.reason));
-    const finish = (settle: () => void): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      settle();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => finish(() => resolve(value)),
-      (error: unknown) => finish(() => reject(error)),
-    );
-  });
-}
 
 /** The error (or its cause) says the connection, not etcd's answer, failed: retrying may help. */
 export function isTransient(etcd: Etcd3Module, error: unknown): boolean {
