@@ -17,7 +17,8 @@ import { loadLibc } from './init/libc.ts';
 import { resolveAppUser } from './init/user.ts';
 import { assembleParts } from './parts.ts';
 
-const MIN_NODE_MAJOR = 22;
+// 22.12 is the first 22.x whose require() loads ES modules (execa, chokidar) from dist/'s CommonJS.
+const MIN_NODE: readonly [number, number] = [22, 12];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(installRoot(), 'package.json'), 'utf8')) as { version: string };
@@ -25,10 +26,10 @@ function version(): string {
 }
 
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const major = Number(process.versions.node.split('.')[0]);
-  if (major < MIN_NODE_MAJOR) {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  if (major < MIN_NODE[0] || (major === MIN_NODE[0] && minor < MIN_NODE[1])) {
     throw new StewardError(
-      `needs Node.js ${MIN_NODE_MAJOR} or later, but ${process.execPath} is ${process.version} (set STEWARD_NODE to a newer node)`,
+      `needs Node.js ${MIN_NODE.join('.')} or later, but ${process.execPath} is ${process.version} (set STEWARD_NODE to a newer node)`,
       EXIT.config,
     );
   }

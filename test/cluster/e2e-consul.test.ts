@@ -1,7 +1,9 @@
 // Election end to end against the Consul double (sessions with a TTL below Consul's 10 s
 // minimum, as the agent's session_ttl_min allows), one TCP proxy per replica to cut one off.
 
-import { after, before, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { clusterLog, leaders, overlaps, rolesOf, startReplica } from '../support/cluster.ts';
 import { startConsulDouble, type ConsulDouble } from '../support/consul/double.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { electionScenarios, TTL_MS } from './e2e-scenarios.ts';
@@ -29,5 +31,23 @@ describe('election end to end (Consul double)', () => {
   }));
   before(async () => {
     for (const id of ['a', 'b']) proxies.set(id, await startTcpProxy(consul.port));
+  });
+
+  it('consul: a session destroyed from outside makes the leader step down and someone lead again', async () => {
+    const env = (id: string) => ({ STEWARD_ELECTION: 'destroyed', STEWARD_ELECTION_BACKEND: 'consul', CONFD_NODE: proxies.get(id)?.address ?? '', STEWARD_ELECTION_TTL: `${TTL_MS}ms` });
+    const log = clusterLog();
+    startReplica('a', env('a'), log);
+    await log.until((e) => leaders(e).includes('a'), 'a to lead');
+    startReplica('b', env('b'), log);
+    await log.until((e) => rolesOf(e).get('b') === 'follower', 'b to follow');
+    const session = consul.get('steward/destroyed/leader')?.session ?? '';
+    assert.notEqual(session, '');
+    log.mark('a', 'revoked');
+    const destroyedAt = Date.now();
+    assert.ok(consul.expireSession(session));
+    const entries = await log.until((e) => rolesOf(e).get('a') === 'follower' && leaders(e).length === 1, 'a to step down and one replica to lead', 4 * TTL_MS + 5000);
+    const aFollows = entries.filter((e) => e.id === 'a' && e.event === 'follower').at(-1);
+    assert.ok(aFollows !== undefined && aFollows.at - destroyedAt < TTL_MS, 'a noticed within the TTL');
+    assert.deepEqual(overlaps(entries), []);
   });
 });

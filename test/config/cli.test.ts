@@ -2,6 +2,7 @@
 // with one line naming the option or variable; nothing is started in either case.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +108,16 @@ describe('command line', () => {
       assert.ok(text.includes(`--${spec.flag}`), spec.flag);
       assert.ok(text.includes(spec.env), spec.env);
     }
+  });
+
+  // The machines have Debian's Node 20 at /usr/bin/node: steward must say so, not crash on it.
+  const systemNode = spawnSync('/usr/bin/node', ['--version'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+  const [sysMajor = 0, sysMinor = 0] = systemNode.replace(/^v/, '').split('.').map(Number);
+  const tooOld = systemNode !== '' && (sysMajor < 22 || (sysMajor === 22 && sysMinor < 12));
+  it('refuses a Node.js older than 22.12 with 78 and one line naming it', { skip: tooOld ? false : 'no old /usr/bin/node here' }, async () => {
+    const r = await runSteward(['true'], { ...plain, env: { STEWARD_NODE: '/usr/bin/node' } });
+    assert.equal(r.code, 78);
+    assert.equal(r.stderr, `steward: needs Node.js 22.12 or later, but /usr/bin/node is ${systemNode} (set STEWARD_NODE to a newer node)\n`);
   });
 
   it('--version prints the version', async () => {
