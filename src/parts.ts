@@ -65,8 +65,11 @@ async function templatesPart(ctx: PartContext, view: ClusterView | undefined, lo
  */
 export async function assembleParts(ctx: PartContext): Promise<Part[]> {
   const parts: Part[] = [];
+  // --check, --noop and --once only render (or validate) the configuration: no election, no
+  // waiting, no locks, no jobs, and nothing contacted beyond the template backend.
+  const serves = !(ctx.settings.check || ctx.settings.noop || ctx.settings.once);
   let view: ClusterView | undefined;
-  if (ctx.settings.election !== undefined) {
+  if (serves && ctx.settings.election !== undefined) {
     const { createClusterView } = await import('./cluster/cluster-view.ts');
     const { createClusterPart } = await import('./cluster/cluster-part.ts');
     const v = createClusterView((listener) =>
@@ -77,12 +80,12 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
     view = v;
     parts.push(createClusterPart({ settings: ctx.settings, sources: ctx.sources, env: ctx.env, view: v, bus: ctx.bus, log: ctx.log, clock: ctx.clock }));
   }
-  if (ctx.settings.waitFor.length > 0) {
+  if (serves && ctx.settings.waitFor.length > 0) {
     const { createWaitForPart } = await import('./cluster/wait-for.ts');
     parts.push(createWaitForPart({ settings: ctx.settings, sources: ctx.sources, env: ctx.env, log: ctx.log, clock: ctx.clock }));
   }
   let locks: LocksPart | undefined;
-  if (ctx.settings.fsLocks.length > 0) {
+  if (serves && ctx.settings.fsLocks.length > 0) {
     const { createLocksPart } = await import('./jobs/locks-part.ts');
     locks = createLocksPart({ settings: ctx.settings, env: ctx.env, bus: ctx.bus, log: ctx.log, clock: ctx.clock });
     parts.push(locks);
@@ -90,7 +93,7 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
   const templates = await templatesPart(ctx, view, locks);
   if (templates !== undefined) parts.push(templates);
   // Jobs start after the app and stop before the election resigns (parts stop in reverse).
-  if (hasJobs(ctx.env, ctx.settings.config)) {
+  if (serves && hasJobs(ctx.env, ctx.settings.config)) {
     const { createJobsPart } = await import('./jobs/jobs-part.ts');
     const guards: Guards = { leader: view?.leaderGuard, lock: (path) => locks?.guard(path) };
     parts.push(

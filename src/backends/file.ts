@@ -7,7 +7,9 @@
 // reports the difference as a delta. A file that does not parse leaves the last good values in
 // place and is reported through the status, never as a partial update.
 
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Backend, BackendOptions, Cursor, Snapshot, WatchListener } from './backend.ts';
 import { exponentialBackoff, type BackoffOptions } from '../core/backoff.ts';
 import { flattenDocument } from './file/flatten.ts';
@@ -28,6 +30,8 @@ interface FileCursor {
 }
 
 const DEFAULT_DEBOUNCE_MS = 30;
+/** chokidar's own throttle of change events per path (index.js, `_throttle(EV.CHANGE, path, 50)`). */
+const CHOKIDAR_CHANGE_THROTTLE_MS = 50;
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1_000, maxMs: 30_000 };
 
 function isFileCursor(cursor: Cursor): cursor is FileCursor {
@@ -39,11 +43,31 @@ function covers(requested: string, key: string): boolean {
   return key.startsWith(requested);
 }
 
+function isDirectory(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
+}
+
 export function createFileBackend(options: BackendOptions, tuning: FileBackendTuning = {}): Backend {
   const files = [...options.files];
   const debounceMs = tuning.debounceMs ?? DEFAULT_DEBOUNCE_MS;
   const closing = new AbortController();
   const running = new Set<Promise<void>>();
+
+  /** What identifies the files' current contents (inode, size, change time of each). */
+  async function stamp(): Promise<string> {
+    const parts: string[] = [];
+    for (const configured of files) {
+      try {
+        for (const found of await findFiles(configured)) {
+          const st = statSync(found.real, { throwIfNoEntry: false, bigint: true });
+          parts.push(`${found.real}:${st?.ino}:${st?.size}:${st?.ctimeNs}:${st?.mtimeNs}`);
+        }
+      } catch {
+        parts.push(`${configured}:unreadable`);
+      }
+    }
+    return parts.join('|');
+  }
 
   /** Every key of every file, later files overriding earlier ones. */
   async function loadAll(): Promise<Map<string, string>> {
@@ -69,12 +93,23 @@ export function createFileBackend(options: BackendOptions, tuning: FileBackendTu
     const backoff = exponentialBackoff(tuning.backoff ?? DEFAULT_BACKOFF);
     const { watch: watchPaths } = await import('chokidar');
     if (stop.aborted) return;
-    const watcher = watchPaths(files, { ignoreInitial: true, persistent: true, atomic: true });
+    // A file is watched through its directory: a watch on the file itself follows its inode, and
+    // an editor's or a deploy's save (write a new file, rename it over the old) replaces that
+    // inode, so a second quick save was missed. A configured directory is watched whole.
+    const relevant = files.map((f) => resolve(f));
+    const onlyThese = (path: string): boolean => relevant.some((f) => path === f || path.startsWith(`${f}/`));
+    const watchers = [...new Set(relevant)].map((f) =>
+      isDirectory(f)
+        ? watchPaths(f, { ignoreInitial: true, persistent: true })
+        : watchPaths(dirname(f), { ignoreInitial: true, persistent: true, depth: 0, ignored: (p: string) => p !== dirname(f) && !onlyThese(p) }),
+    );
 
     let timer: NodeJS.Timeout | undefined;
     let reloading: Promise<void> | undefined;
     let again = false;
     let ready = false;
+    let readStamp: string | undefined;
+    let trailing: NodeJS.Timeout | undefined;
 
     const schedule = (ms: number): void => {
       if (stop.aborted) return;
@@ -85,7 +120,8 @@ export function createFileBackend(options: BackendOptions, tuning: FileBackendTu
       clearTimeout(timer);
       timer = setTimeout(() => {
         timer = undefined;
-        reloading = reload().finally(() => {
+        reloading = reload().finally(async () => {
+          if (!again && readStamp !== undefined && (await stamp()) !== readStamp) again = true;
           reloading = undefined;
           if (again) {
             again = false;
@@ -107,6 +143,9 @@ export function createFileBackend(options: BackendOptions, tuning: FileBackendTu
 
     const reload = async (): Promise<void> => {
       let values: Map<string, string>;
+      // chokidar drops a second event for a path that comes within a few ms of the first: a file
+      // whose stamp moved between this read and the end of the update it caused is read again.
+      readStamp = await stamp();
       try {
         values = selectValues(await loadAll(), keys, covers);
       } catch (error) {
@@ -131,23 +170,37 @@ export function createFileBackend(options: BackendOptions, tuning: FileBackendTu
 
     // Events before 'ready' are ignored: the read right after 'ready' sees their effect, and
     // also anything that changed between the caller's read() and this watch.
-    watcher.on('all', () => {
-      if (ready) schedule(debounceMs);
-    });
-    watcher.on('ready', () => {
-      ready = true;
-      schedule(0);
-    });
-    watcher.on('error', (error) => {
-      fail(`watching ${files.join(', ')}: ${error instanceof Error ? error.message : String(error)}`);
-    });
+    let unready = watchers.length;
+    for (const watcher of watchers) {
+      watcher.on('all', (_event: string, path: string) => {
+        if (!ready || !onlyThese(resolve(path))) return;
+        schedule(debounceMs);
+        // chokidar drops a second change of a path within 50 ms of the first: look again once
+        // that window has passed, and read again if the files moved since the last read.
+        trailing ??= setTimeout(() => {
+          trailing = undefined;
+          void stamp().then((now) => {
+            if (readStamp !== undefined && now !== readStamp) schedule(0);
+          });
+        }, CHOKIDAR_CHANGE_THROTTLE_MS + 20);
+      });
+      watcher.on('ready', () => {
+        if (--unready > 0) return;
+        ready = true;
+        schedule(0);
+      });
+      watcher.on('error', (error) => {
+        fail(`watching ${files.join(', ')}: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    }
 
     await new Promise<void>((resolve) => {
       if (stop.aborted) resolve();
       else stop.addEventListener('abort', () => resolve(), { once: true });
     });
     clearTimeout(timer);
-    await watcher.close();
+    clearTimeout(trailing);
+    await Promise.all(watchers.map((w) => w.close()));
     await reloading;
   }
 

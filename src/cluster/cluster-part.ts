@@ -86,7 +86,7 @@ export function createClusterPart(o: ClusterPartOptions): Part {
 
   return {
     name: 'cluster',
-    async prepare() {
+    async prepare(abort) {
       unsubscribe.push(bus.on('role.changed', onRole), bus.on('members.changed', onMembers));
       coordinator = await createCoordinator(settings, o.sources, clock);
       const e = createElection({
@@ -103,7 +103,7 @@ export function createClusterPart(o: ClusterPartOptions): Part {
       election = e;
       o.view.bind(e);
       log.info(`joining election ${name} as ${instanceId}`, { backend: coordinator.name, source: coordinator.source });
-      await e.start();
+      await e.start(abort);
     },
     async beforeAppStop(ctx: StopContext) {
       if (election === undefined) return;

@@ -27,8 +27,8 @@ export interface ElectionOptions {
 }
 
 export interface Election {
-  /** Opens the session, registers, campaigns; resolves once the first role is known. */
-  start(): Promise<void>;
+  /** Opens the session, registers, campaigns; resolves once the first role is known, or when `abort` fires. */
+  start(abort: AbortSignal): Promise<void>;
   role(): Role;
   leader(): string | undefined;
   members(): readonly MemberRecord[];
@@ -61,7 +61,11 @@ export function createElection(o: ElectionOptions): Election {
   let leaderId: string | undefined;
   let members: MemberRecord[] = [];
   let session: Session | undefined;
+  /** The session kept through a shutdown hand-over, for resign() and close(). */
+  let keptSession: Session | undefined;
   let sessionAbort: AbortController | undefined;
+  /** Aborted at the start of a shutdown hand-over: no campaign may lead after it. */
+  const noMoreCampaigns = new AbortController();
   let fenceTimer: TimerHandle | undefined;
   let loop: Promise<void> | undefined;
   let firstRoleKnown: (() => void) | undefined;
@@ -76,6 +80,7 @@ export function createElection(o: ElectionOptions): Election {
   }
 
   function setRole(next: Role, reason: string, fencingToken: string | undefined): void {
+    if (next === 'leader' && handingOver) return;
     const changed = next !== role || firstRoleKnown !== undefined;
     role = next;
     token = next === 'leader' ? fencingToken : undefined;
@@ -156,7 +161,8 @@ export function createElection(o: ElectionOptions): Election {
       }
       s.observe(leaderKey, onLeader, signal);
       s.watchPrefix(membersPrefix, onMembers, signal);
-      const campaign = s.campaign(leaderKey, o.instanceId, signal);
+      if (handingOver) return;
+      const campaign = s.campaign(leaderKey, o.instanceId, AbortSignal.any([signal, noMoreCampaigns.signal]));
       const outcome = await Promise.race([
         campaign.elected.then(
           (e) => ({ kind: 'elected' as const, token: e.fencingToken }),
@@ -165,6 +171,11 @@ export function createElection(o: ElectionOptions): Election {
         s.lost.then((reason) => ({ kind: 'lost' as const, reason })),
         new Promise<{ kind: 'aborted' }>((resolve) => signal.addEventListener('abort', () => resolve({ kind: 'aborted' }), { once: true })),
       ]);
+      if (handingOver) {
+        // Stopping: never lead now; a campaign that won regardless gives the seat back at once.
+        if (outcome.kind === 'elected') await s.resign(leaderKey).catch(() => {});
+        return;
+      }
       if (outcome.kind === 'elected') {
         if (o.clock.monotonic() >= deadline()) {
           log.warn('elected, but past the fence deadline already; campaigning again');
@@ -185,20 +196,22 @@ export function createElection(o: ElectionOptions): Election {
     } finally {
       fenceTimer?.cancel();
       if (session === s) session = undefined;
-      if (!handingOver) await s.close().catch(() => {});
+      // During a hand-over the session stays open for resign() and is closed by close().
+      if (handingOver) keptSession = s;
+      else await s.close().catch(() => {});
     }
   }
 
   async function run(): Promise<void> {
     const backoff = exponentialBackoff({ initialMs: 200, maxMs: Math.max(1000, o.ttlMs) });
     let first = true;
-    while (!stopping.signal.aborted) {
+    while (!stopping.signal.aborted && !handingOver) {
       try {
         await oneSession(first);
         backoff.reset();
       } catch (error) {
         if (error instanceof ConfigError) throw error;
-        if (stopping.signal.aborted) return;
+        if (stopping.signal.aborted || handingOver) return;
         const delay = backoff.next();
         log.warn(`cannot take part in the election (${error instanceof Error ? error.message : String(error)}); retrying`, { retryInMs: delay });
         await sleep(delay, stopping.signal).catch(() => {});
@@ -208,10 +221,13 @@ export function createElection(o: ElectionOptions): Election {
   }
 
   return {
-    async start() {
+    async start(abort) {
       const known = new Promise<void>((resolve) => {
         firstRoleKnown = resolve;
       });
+      // A stop before the first role is known ends the election at once.
+      const onAbort = (): void => stopping.abort();
+      abort.addEventListener('abort', onAbort, { once: true });
       loop = run();
       const failed = loop.then(() => undefined);
       // The first role is known once elected or once another leader is seen; a cluster whose
@@ -221,9 +237,11 @@ export function createElection(o: ElectionOptions): Election {
         await Promise.race([known, failed, timeout]);
       } finally {
         started = true;
+        abort.removeEventListener('abort', onAbort);
       }
       // From here on the loop only retries; nothing may reject unobserved.
       loop.catch(() => {});
+      if (stopping.signal.aborted) return;
       if (firstRoleKnown !== undefined) {
         firstRoleKnown = undefined;
         log.info('no leader yet; starting as follower');
@@ -243,18 +261,19 @@ export function createElection(o: ElectionOptions): Election {
     },
     stepDownForShutdown(reason) {
       handingOver = true;
+      noMoreCampaigns.abort();
       fenceTimer?.cancel();
       if (role === 'leader') setRole('follower', reason, undefined);
     },
     async resign() {
-      await session?.resign(leaderKey).catch(() => {});
+      await (session ?? keptSession)?.resign(leaderKey).catch(() => {});
     },
     async close() {
       stopping.abort();
-      const s = session;
+      const s = session ?? keptSession;
       fenceTimer?.cancel();
       await loop?.catch(() => {});
-      await s?.close().catch(() => {});
+      await (s ?? keptSession)?.close().catch(() => {});
     },
   };
 }

@@ -121,13 +121,21 @@ export function createWaitForPart(o: WaitForOptions): Part {
       const pending = new Set(conditions);
       log.info(`waiting for ${conditions.map((c) => c.text).join(', ')}`);
       const all = conditions.map(async (c) => {
-        const wait = c.kind === 'key' ? waitKey(c, signal) : c.kind === 'leader' ? waitLeader(c, signal) : waitTcp(c, signal);
-        await wait.catch((error: unknown) => {
-          if (!signal.aborted) log.warn(`${c.text}: ${error instanceof Error ? error.message : String(error)}`);
-        });
-        if (!signal.aborted) {
-          pending.delete(c);
-          log.info(`${c.text} holds`);
+        // Only a wait that returns means the condition holds; one that fails (the store cannot
+        // be reached) is tried again until the deadline.
+        const backoff = exponentialBackoff({ initialMs: 500, maxMs: 5000 });
+        while (!signal.aborted) {
+          try {
+            await (c.kind === 'key' ? waitKey(c, signal) : c.kind === 'leader' ? waitLeader(c, signal) : waitTcp(c, signal));
+            if (signal.aborted) return;
+            pending.delete(c);
+            log.info(`${c.text} holds`);
+            return;
+          } catch (error) {
+            if (signal.aborted) return;
+            log.warn(`${c.text}: ${error instanceof Error ? error.message : String(error)}`);
+            await sleep(backoff.next(), signal).catch(() => {});
+          }
         }
       });
       const finished = Promise.all(all);

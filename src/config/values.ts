@@ -21,7 +21,7 @@ const BARE_NUMBER = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
 /** Go/consul-template durations (`500ms`, `1m30s`); a bare number means seconds. Returns ms. */
 export function parseDuration(raw: string, source: string): number {
   const text = raw.trim();
-  if (BARE_NUMBER.test(text)) return Number(text) * 1000;
+  if (BARE_NUMBER.test(text)) return checkTimerRange(Number(text) * 1000, raw, source);
   if (!GO_DURATION.test(text)) {
     throw new ConfigError(
       `${source}: invalid duration ${JSON.stringify(raw)} (expected e.g. 500ms, 10s, 1m30s, or a number of seconds)`,
@@ -29,6 +29,16 @@ export function parseDuration(raw: string, source: string): number {
   }
   let ms = 0;
   for (const m of text.matchAll(DURATION_PART)) ms += Number(m[1]) * (DURATION_UNITS[m[2] ?? ''] ?? 0);
+  return checkTimerRange(ms, raw, source);
+}
+
+/** setTimeout's longest delay; a longer one would fire at once. */
+const MAX_DURATION_MS = 2 ** 31 - 1;
+
+function checkTimerRange(ms: number, raw: string, source: string): number {
+  if (ms > MAX_DURATION_MS) {
+    throw new ConfigError(`${source}: duration ${JSON.stringify(raw)} is too long (at most 24 days)`);
+  }
   return ms;
 }
 

@@ -4,7 +4,7 @@
 // modes and owners.
 
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 export function writeFileAtomic(path: string, content: string, mode = 0o644): void {
@@ -13,11 +13,15 @@ export function writeFileAtomic(path: string, content: string, mode = 0o644): vo
   const temp = join(dir, `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(temp, 'wx', mode);
   try {
-    writeSync(fd, content);
+    // writeFileSync loops until every byte is written (a bare write() may stop short on a full disk).
+    writeFileSync(fd, content);
     fsyncSync(fd);
-  } finally {
+  } catch (error) {
     closeSync(fd);
+    unlinkSync(temp);
+    throw error;
   }
+  closeSync(fd);
   try {
     renameSync(temp, path);
   } catch (error) {

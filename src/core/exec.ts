@@ -76,6 +76,8 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
   };
   let graceTimer: NodeJS.Timeout | undefined;
   const stop = (): void => {
+    // Once: a timeout then an abort must not leave a second SIGKILL timer behind.
+    if (graceTimer !== undefined) return;
     killGroup('SIGTERM');
     graceTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
   };

@@ -122,8 +122,8 @@ export async function run(o: RunOptions): Promise<number> {
       setTimeout(() => releaseStartupMemory(libc), 3000).unref();
     }
     bus.on('app.reload', ({ signal, reason }) => {
-      initLog.info(`sending ${signal} to the app`, { reason });
-      sup.send(signal);
+      if (sup.send(signal)) initLog.info(`sent ${signal} to the app`, { reason });
+      else initLog.debug(`${signal} not sent: the app is not running`, { reason });
     });
     bus.on('app.restart', ({ reason }) => sup.restartNow(reason));
 
@@ -139,6 +139,8 @@ export async function run(o: RunOptions): Promise<number> {
       const ctx = stopContext(`received ${signal}`);
       context = ctx;
       initLog.info(`received ${signal}; stopping`);
+      // No restart from here on, whatever the parts still do before the app is stopped.
+      sup.halt();
       stopping = (async () => {
         await beforeAppStop(parts, ctx);
         // Forward what the operator sent (after any rewrite); SIGKILL at the deadline.

@@ -38,6 +38,11 @@ export interface Supervisor {
   forward(signal: SignalName): void;
   /** Sends a signal as is (reloads). */
   send(signal: SignalName): boolean;
+  /**
+   * The first step of a stop: the app is never started again (no restart, no back-off, no
+   * reload restart), though it keeps running until stop().
+   */
+  halt(): void;
   /** Graceful stop: `signal` now (unless null), SIGKILL to the group at `deadline` (monotonic ms). */
   stop(signal: SignalName | null, deadline: number): void;
   /** Stops the app gracefully and starts it again (not counted as a failure). */
@@ -56,6 +61,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   let attempt = 0;
   let failuresInARow = 0;
   let stopping = false;
+  let killArmed = false;
   let restartRequested = false;
   let killTimer: TimerHandle | undefined;
   let backoffTimer: TimerHandle | undefined;
@@ -115,6 +121,15 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     });
   }
 
+  function halt(): void {
+    stopping = true;
+    if (backoffTimer !== undefined) {
+      backoffTimer.cancel();
+      backoffTimer = undefined;
+      if (lastExit !== undefined) finish(lastExit);
+    }
+  }
+
   function onAppExit(exit: AppExit): void {
     app = undefined;
     lastExit = exit;
@@ -162,18 +177,15 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     send(signal) {
       return app !== undefined && kill(app, signal, o.signalGroup);
     },
+    halt,
     stop(signal, deadline) {
-      if (stopping) return;
-      stopping = true;
-      if (backoffTimer !== undefined) {
-        backoffTimer.cancel();
-        backoffTimer = undefined;
-        if (lastExit !== undefined) finish(lastExit);
-        return;
-      }
+      halt();
+      if (killArmed) return;
+      killArmed = true;
       const target = app;
       if (target === undefined) return;
       if (signal !== null) kill(target, signal, o.signalGroup);
+      killTimer?.cancel();
       killTimer = o.clock.setTimer(Math.max(0, deadline - o.clock.monotonic()), () => {
         if (app === undefined) return;
         o.log.warn('app did not stop in time; sending SIGKILL to its process group', { pid: app.pid });

@@ -68,6 +68,11 @@ function guardFor(spec: TaskSpec, guards: Guards): Guard {
   return guard;
 }
 
+/** After a lost guard, SIGTERM to SIGKILL. */
+const LOST_GRACE_MS = 1000;
+/** Of the stop budget, what is kept for the election's hand-over after guarded runs. */
+const HAND_OVER_RESERVE_MS = 1000;
+
 export function createJobsPart(o: JobsPartOptions): JobsPart {
   const log = o.log.child('jobs');
   const config = loadJobsConfig({ env: o.env, configFile: o.configFile, timeZone: o.timeZone, otherTables: o.otherTables });
@@ -89,7 +94,9 @@ export function createJobsPart(o: JobsPartOptions): JobsPart {
       timeZone: config.timeZone,
       clock: o.clock,
       log,
-      lostGraceMs: o.stopTimeoutMs,
+      // A run whose leadership or lock is gone must stop well within the fence margin that
+      // keeps the next holder from starting: SIGTERM at once, SIGKILL a second later.
+      lostGraceMs: Math.min(o.stopTimeoutMs, LOST_GRACE_MS),
       historySize: o.historySize ?? HISTORY_SIZE,
       emit,
     }),
@@ -132,10 +139,13 @@ export function createJobsPart(o: JobsPartOptions): JobsPart {
         });
       }
     },
-    // Stop starting runs, and give running ones SIGTERM now, while the app stops beside them:
-    // they get the whole stop budget before SIGKILL.
+    // Stop starting runs, and give running ones SIGTERM now. Runs that need leadership or a lock
+    // must be over before the election resigns (the next part to stop): they are waited for,
+    // leaving a second of the budget for the hand-over; the others keep the whole budget.
     async beforeAppStop(ctx) {
       stopScheduling(ctx);
+      const handOverBy = Math.max(o.clock.monotonic(), ctx.deadline - HAND_OVER_RESERVE_MS);
+      await Promise.all(runners.filter((r) => r.guarded).map((r) => r.settle(handOverBy)));
     },
     async stop(ctx) {
       stopScheduling(ctx);

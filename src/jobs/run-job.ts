@@ -108,6 +108,8 @@ export interface JobRunner {
   close(reason: string): void;
   /** Resolves once no run is going; the group of one still going at `deadline` (monotonic) gets SIGKILL. */
   settle(deadline: number): Promise<void>;
+  /** Whether its runs need leadership or a lock (they must be over before that is handed on). */
+  readonly guarded: boolean;
 }
 
 /** No timeout configured: setTimeout's longest. */
@@ -120,6 +122,8 @@ interface ActiveRun {
   readonly startedAt: number;
   readonly abort: AbortController;
   commandRunning: boolean;
+  /** SIGTERM already sent: a second stop (lost guard during shutdown) only arms SIGKILL. */
+  terminated: boolean;
   stoppedBy: string | undefined;
   lost: boolean;
   group: number | undefined;
@@ -198,7 +202,8 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
       a.abort.abort();
       return;
     }
-    signalGroup(group, 'SIGTERM');
+    if (!a.terminated) signalGroup(group, 'SIGTERM');
+    a.terminated = true;
     if (graceMs !== undefined) a.killTimer ??= clock.setTimer(graceMs, () => kill(a));
   }
 
@@ -318,6 +323,7 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
       runId: randomUUID(),
       startedAt: clock.now(),
       abort: new AbortController(),
+      terminated: false,
       commandRunning: false,
       stoppedBy: undefined,
       lost: false,
@@ -396,6 +402,7 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
       closed = true;
       if (active !== undefined) terminate(active, reason, undefined);
     },
+    guarded: spec.when.kind !== 'always',
     async settle(deadline) {
       const a = active;
       if (a?.done === undefined) return;

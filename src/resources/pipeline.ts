@@ -62,6 +62,16 @@ export function checkCommandFor(resource: TemplateResource, stagePath: string): 
   return command.replace(pattern, stagePath);
 }
 
+/**
+ * Some function errors quote the value they choked on (`strconv.Atoi: parsing "s3cret"`), and a
+ * value may be a password: those quotes are blanked before the message reaches a log.
+ */
+export function withoutValues(message: string): string {
+  return message.replace(/(error calling \w+: |strconv\.\w+: parsing |json: |base64)(.*)$/s, (_m, head: string, tail: string) =>
+    head + tail.replace(/"(?:[^"\\]|\\.)*"/g, '"…"'),
+  );
+}
+
 export function render(resource: TemplateResource, template: CompiledTemplate, ctx: PipelineContext): Buffer | ResourceOutcome {
   try {
     const store = new KvStore(resourceValues(resource, ctx));
@@ -70,7 +80,7 @@ export function render(resource: TemplateResource, template: CompiledTemplate, c
     if (error instanceof TemplateError && error.key !== undefined) {
       return { kind: 'missing-key', key: goPathJoin(resource.prefix, error.key), message: error.message };
     }
-    return { kind: 'render-failed', message: error instanceof Error ? error.message : String(error) };
+    return { kind: 'render-failed', message: withoutValues(error instanceof Error ? error.message : String(error)) };
   }
 }
 

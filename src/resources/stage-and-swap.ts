@@ -7,7 +7,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export interface Desired {
@@ -50,10 +50,13 @@ export async function inspect(desired: Desired): Promise<Inspection> {
     if (error.code === 'ENOENT') return undefined;
     throw error;
   });
+  // Without root only one's own ids can be given to a file: an existing file's other owner is
+  // kept only by root (as confd, a non-root steward then owns what it writes).
+  const root = (process.geteuid?.() ?? 0) === 0;
   const target: Target = {
     mode: desired.mode ?? (st === undefined ? DEFAULT_MODE : st.mode & 0o7777),
-    uid: desired.uid ?? st?.uid ?? process.geteuid?.() ?? 0,
-    gid: desired.gid ?? st?.gid ?? process.getegid?.() ?? 0,
+    uid: desired.uid ?? (root ? st?.uid : undefined) ?? process.geteuid?.() ?? 0,
+    gid: desired.gid ?? (root ? st?.gid : undefined) ?? process.getegid?.() ?? 0,
   };
   if (st === undefined) return { target, differences: ['created'], existing: undefined };
   const existing = await readFile(desired.dest);
@@ -77,10 +80,21 @@ async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
+// write() may write less than asked (a full disk says so only by a short count): loop, and let
+// a write that makes no progress fail rather than install a short file.
+async function writeAll(handle: FileHandle, content: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < content.length) {
+    const { bytesWritten } = await handle.write(content, offset, content.length - offset, offset);
+    if (bytesWritten === 0) throw new Error(`no space to write ${content.length} bytes (wrote ${offset})`);
+    offset += bytesWritten;
+  }
+}
+
 async function overwriteInPlace(dest: string, content: Buffer, target: Target): Promise<void> {
   const handle = await open(dest, constants.O_WRONLY);
   try {
-    await handle.write(content, 0, content.length, 0);
+    await writeAll(handle, content);
     await handle.truncate(content.length);
     await handle.chmod(target.mode);
     await chownIfNeeded(handle, target);
@@ -114,8 +128,10 @@ export async function stageAndSwap(desired: Desired, inspection: Inspection, opt
       // Mode and owner first: the content is never readable with the wrong permissions.
       await chownIfNeeded(handle, target);
       await handle.chmod(target.mode);
-      await handle.write(desired.content, 0, desired.content.length, 0);
+      await writeAll(handle, desired.content);
       await handle.sync();
+      const written = (await handle.stat()).size;
+      if (written !== desired.content.length) throw new Error(`the stage file holds ${written} of ${desired.content.length} bytes`);
     } finally {
       await handle.close();
     }

@@ -154,8 +154,9 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
   }
 
   function track(p: Promise<void>): void {
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
+    const guarded = p.catch((error: unknown) => log.error('render failed unexpectedly; keeping the last files', { error: String(error) }));
+    inFlight.add(guarded);
+    void guarded.finally(() => inFlight.delete(guarded));
   }
 
   async function renderLive(r: TemplateResource): Promise<void> {
@@ -169,9 +170,12 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
       do {
         st.again = false;
         if (backend === undefined || watchAbort.signal.aborted) return;
-        const outcome = await processResource(r, await compiled(r), pipelineContext(backend)).catch(
-          (error: unknown): ResourceOutcome => ({ kind: 'render-failed', message: String(error) }),
-        );
+        // A template that no longer compiles (or is gone) is a failed render: logged, and the
+        // last good file stays.
+        const b = backend;
+        const outcome = await compiled(r)
+          .then((template) => processResource(r, template, pipelineContext(b)))
+          .catch((error: unknown): ResourceOutcome => ({ kind: 'render-failed', message: error instanceof Error ? error.message : String(error) }));
         await afterLiveRender(r, outcome);
       } while (st.again);
     } finally {
@@ -337,10 +341,17 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
   }
 
   // --watch-templates: new or edited resources and templates are loaded and everything renders
-  // again; a resource that cannot be loaded is reported and the previous set kept.
-  async function onConfdirChange(): Promise<void> {
-    const b = backend;
-    if (b === undefined || o.reloadResources === undefined) return;
+  // again; a resource that cannot be loaded is reported and the previous set kept. Reloads run
+  // one at a time, and only once the renders of the previous set are over, so that two
+  // generations of a resource never write the same file at once.
+  let reloading: Promise<void> = Promise.resolve();
+  function onConfdirChange(): void {
+    reloading = reloading.then(reloadResources, (error: unknown) => log.error('reloading template resources failed', { error: String(error) }));
+  }
+
+  async function reloadResources(): Promise<void> {
+    let b = backend;
+    if (b === undefined || o.reloadResources === undefined || watchAbort.signal.aborted) return;
     let next: readonly TemplateResource[];
     try {
       next = o.reloadResources();
@@ -350,19 +361,25 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
       return;
     }
     for (const st of states.values()) st.quiescence.cancel();
-    states.clear();
-    resources = [...next];
-    const keys = keysOf(resources);
+    await Promise.allSettled([...inFlight]);
+    const keys = keysOf(next);
     if (keys.join('\n') !== allKeys.join('\n')) {
-      allKeys = keys;
       try {
-        const snapshot = await b.read(allKeys, AbortSignal.any([watchAbort.signal, AbortSignal.timeout(READ_ATTEMPT_MS)]));
+        // Resources that read keys now, where none did before, need the real store.
+        if (b.name === 'none' && keys.length > 0 && o.backend === undefined) b = await createBackend(settings, o.env);
+        const snapshot = await b.read(keys, AbortSignal.any([watchAbort.signal, AbortSignal.timeout(READ_ATTEMPT_MS)]));
+        if (b !== backend) await backend?.close().catch(() => {});
+        backend = b;
+        allKeys = keys;
         cache.apply({ kind: 'full', values: snapshot.values });
         startWatch(b, snapshot.cursor);
       } catch (error) {
-        log.error('cannot read the keys of the changed resources', { error: String(error) });
+        log.error('cannot read the keys of the changed resources; keeping the previous ones', { error: String(error) });
+        return;
       }
     }
+    states.clear();
+    resources = [...next];
     log.info(`template resources reloaded: ${resources.length}`);
     for (const r of resources) stateOf(r).quiescence.trigger();
   }
@@ -420,7 +437,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
     async run() {
       if (settings.watchTemplates && backend !== undefined) {
         const { watchConfdir } = await import('./watch-confdir.ts');
-        await watchConfdir(settings.confdir, () => void onConfdirChange(), watchAbort.signal);
+        await watchConfdir(settings.confdir, onConfdirChange, watchAbort.signal);
       }
       const b = backend;
       if (b === undefined || settings.interval === undefined || settings.interval <= 0) return;
@@ -429,7 +446,12 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
         intervalTimer = clock.setTimer(every, () => {
           log.debug('periodic re-sync');
           void b.read(allKeys, AbortSignal.any([watchAbort.signal, AbortSignal.timeout(READ_ATTEMPT_MS)])).then(
-            (s) => onUpdate({ kind: 'full', values: s.values }),
+            (s) => {
+              // The read may be older than a change the watch already delivered: the watch
+              // starts again from the read's own cursor, so such a change comes again after it.
+              onUpdate({ kind: 'full', values: s.values });
+              startWatch(b, s.cursor);
+            },
             (error: unknown) => log.warn('periodic re-sync failed', { error: String(error) }),
           );
           tick();

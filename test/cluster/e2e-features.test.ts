@@ -99,6 +99,26 @@ describe('election features (shared directory)', () => {
     server.close();
   });
 
+  it('does not count a leader condition as met when the election store cannot be reached', async () => {
+    const r = await runSteward(['sh', '-c', 'echo started'], {
+      env: { STEWARD_WAIT_FOR: 'leader:other', STEWARD_ELECTION_BACKEND: 'etcd', CONFD_NODE: '127.0.0.1:1', STEWARD_WAIT_FOR_TIMEOUT: '1500ms' },
+    });
+    assert.equal(r.code, 69);
+    assert.match(r.stderr, /still waiting after 1\.5s \(STEWARD_WAIT_FOR_TIMEOUT\) for: leader:other/);
+    assert.deepEqual(r.stdout, []);
+  });
+
+  it('--check and --noop neither join the election nor run hooks', async () => {
+    const dir = lockDir();
+    const marker = join(mkdtempSync(join(tmpdir(), 'steward-modes-')), 'hook-ran');
+    const c = makeConfdir({ 'a.toml': '[template]\nsrc = "a.tmpl"\ndest = "$OUT/a"\n' }, { 'a.tmpl': 'x\n' });
+    for (const mode of ['--check', '--noop']) {
+      const r = await runSteward([mode], { pid1: false, env: { ...base(dir, 'modes'), CONFD_CONFDIR: c.dir, STEWARD_ON_LEADER: `touch ${marker}` } });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    assert.equal(existsSync(marker), false);
+  });
+
   it('exits 69 when a condition is still missing at STEWARD_WAIT_FOR_TIMEOUT, naming it', async () => {
     const r = await runSteward(['sh', '-c', 'echo started'], { env: { STEWARD_WAIT_FOR: 'tcp:127.0.0.1:1', STEWARD_WAIT_FOR_TIMEOUT: '500ms' } });
     assert.equal(r.code, 69);

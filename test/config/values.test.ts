@@ -18,6 +18,9 @@ describe('durations as in Go and consul-template', () => {
     ['2.5', 2500],
   ];
   for (const [text, ms] of cases) it(`${text} is ${ms}ms`, () => assert.equal(parseDuration(text, 'X'), ms));
+  it('refuses durations longer than a timer can wait', () => {
+    assert.throws(() => parseDuration('600h', 'STEWARD_STOP_TIMEOUT'), /STEWARD_STOP_TIMEOUT: duration "600h" is too long \(at most 24 days\)/);
+  });
   for (const bad of ['', 'abc', '10 s', '-1s', '1d', 's', '1s2']) {
     it(`rejects ${JSON.stringify(bad)} naming the source`, () => {
       assert.throws(() => parseDuration(bad, 'STEWARD_STOP_TIMEOUT'), (e: unknown) => e instanceof ConfigError && /^STEWARD_STOP_TIMEOUT: invalid duration/.test(e.message));

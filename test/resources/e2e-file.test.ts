@@ -187,6 +187,29 @@ describe('templates end to end (file backend)', () => {
     await s.exited;
   });
 
+  it('never prints a key value that a template function choked on', async () => {
+    const c = setup('app:\n  host: db1\n  password: hunter2-secret\n', RESOURCE, 'port={{ atoi (getv "/app/password") }}\n');
+    const r = await runSteward(['true'], { env: c.env, pid1: false });
+    assert.equal(r.code, 78);
+    assert.match(r.stderr, /error calling atoi: strconv\.Atoi: parsing "…": invalid syntax/);
+    assert.doesNotMatch(r.stderr, /hunter2/);
+  });
+
+  it('keeps running on the last file when a template stops compiling, and renders again once fixed', async () => {
+    const c = setup('app:\n  host: db1\n');
+    const s = startSteward([NODE, APP], { env: c.env });
+    await s.line(/^ready/);
+    writeFileSync(join(c.dir, 'templates', 'app.tmpl'), 'host={{ getv "/app/host"\n');
+    replaceAtomically(c.valuesFile, 'app:\n  host: db2\n');
+    while (!logRecords(s.stderr()).some((l) => /cannot update .*keeping the last one/.test(String(l['msg'])))) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(readFileSync(c.dest, 'utf8'), 'host=db1\n');
+    writeFileSync(join(c.dir, 'templates', 'app.tmpl'), 'host={{ getv "/app/host" }}\n');
+    replaceAtomically(c.valuesFile, 'app:\n  host: db3\n');
+    await s.line(/^file=host=db3\|$/);
+    await s.signal('SIGTERM');
+    assert.equal((await s.exited).code, 0);
+  });
+
   it('with no template resources, no backend is loaded or contacted', async () => {
     const c = makeConfdir();
     const r = await runSteward(['true'], { env: { CONFD_CONFDIR: c.dir, CONFD_BACKEND: 'etcd', CONFD_NODE: '127.0.0.1:1', STEWARD_LOG_LEVEL: 'debug' }, pid1: false });

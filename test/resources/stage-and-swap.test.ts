@@ -90,6 +90,20 @@ describe('stage and swap', () => {
     assert.deepEqual(readdirSync(d), ['x.conf']);
   });
 
+  it('on a full disk, reports an error and leaves the destination as it was, with no stage file', () => {
+    const d = dir();
+    const script = `
+      import { writeFileSync, readFileSync, readdirSync } from 'node:fs';
+      import { inspect, stageAndSwap } from ${JSON.stringify(join(ROOT, 'src/resources/stage-and-swap.ts'))};
+      const dest = ${JSON.stringify(join(d, 'app.conf'))};
+      writeFileSync(dest, 'the good configuration\\n');
+      const desired = { dest, content: Buffer.alloc(200 * 1024, 'x'), mode: undefined, uid: undefined, gid: undefined };
+      const outcome = await stageAndSwap(desired, await inspect(desired), { check: undefined, keepStageFile: false });
+      console.log(JSON.stringify({ kind: outcome.kind, dest: readFileSync(dest, 'utf8'), files: readdirSync(${JSON.stringify(d)}) }));`;
+    const out = execFileSync('unshare', ['--mount', 'sh', '-c', `mount -t tmpfs -o size=64k tmpfs "$1" && exec "$2" --input-type=module -e "$3"`, 'sh', d, process.execPath, script], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(out), { kind: 'error', dest: 'the good configuration\n', files: ['app.conf'] });
+  });
+
   it('rewrites a bind-mounted single file in place when it cannot be renamed over (EBUSY)', () => {
     const d = dir();
     const source = join(d, 'source.conf');
