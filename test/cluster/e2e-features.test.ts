@@ -108,6 +108,58 @@ describe('election features (shared directory)', () => {
     assert.deepEqual(r.stdout, []);
   });
 
+  it('a leader-only job still running at shutdown ends before the next leader starts', async () => {
+    const dir = lockDir();
+    const log = join(mkdtempSync(join(tmpdir(), 'steward-handover-')), 'log');
+    const env = (id: string) => ({
+      ...base(dir, 'slowjob'),
+      STEWARD_INSTANCE_ID: id,
+      STEWARD_ON_LEADER: `sh -c 'echo $(date +%s%N) ${id} leader >> ${log}'`,
+      STEWARD_JOB_SLOW_SCHEDULE: '* * * * * *',
+      STEWARD_JOB_SLOW_WHEN: 'leader',
+      // On SIGTERM the job takes another 1.5 s to finish, then says so.
+      STEWARD_JOB_SLOW_COMMAND: `sh -c 'trap "sleep 1.5; echo $(date +%s%N) ${id} job-end >> ${log}; exit 0" TERM; echo $(date +%s%N) ${id} job-start >> ${log}; while :; do sleep 0.05; done'`,
+    });
+    const a = startSteward([NODE, APP], { env: env('a') });
+    await until(() => / a job-start/.test(read(log)), "a's job to start");
+    startSteward([NODE, APP], { env: env('b') });
+    await new Promise((r) => setTimeout(r, 300));
+    await a.signal('SIGTERM');
+    await until(() => / b leader/.test(read(log)), 'b to lead');
+    const at = (what: string): number => Number(read(log).split('\n').find((l) => l.endsWith(what))?.split(' ')[0] ?? NaN);
+    assert.ok(at(' a job-end') < at(' b leader'), `a's job ended before b led:\n${read(log)}`);
+  });
+
+  it('a replica that is stopping never becomes leader', async () => {
+    const dir = lockDir();
+    const log = join(mkdtempSync(join(tmpdir(), 'steward-stopping-')), 'log');
+    const env = (id: string) => ({ ...base(dir, 'stopping'), STEWARD_INSTANCE_ID: id, STEWARD_ON_LEADER: `sh -c 'echo ${id} leader >> ${log}'`, APP_IGNORE: 'SIGTERM', STEWARD_STOP_TIMEOUT: '3s' });
+    const a = startSteward([NODE, APP], { env: env('a') });
+    await until(() => read(log).includes('a leader'), 'a to lead');
+    const b = startSteward([NODE, APP], { env: env('b') });
+    await b.line(/^ready/);
+    // b is stopping (its app ignores TERM, so it takes the whole budget) when a goes away.
+    await b.signal('SIGTERM');
+    await b.line(/^got SIGTERM$/);
+    await a.signal('SIGTERM');
+    await a.exited;
+    await b.exited;
+    assert.equal(read(log), 'a leader\n');
+  });
+
+  it('a SIGTERM while joining an unreachable election stops steward within the stop budget', async () => {
+    const s = startSteward(['sh', '-c', 'echo started'], {
+      env: { STEWARD_ELECTION: 'x', STEWARD_ELECTION_BACKEND: 'etcd', CONFD_NODE: '127.0.0.1:1', STEWARD_ELECTION_TTL: '15s', STEWARD_STOP_TIMEOUT: '2s' },
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    const sent = Date.now();
+    await s.signal('SIGTERM');
+    const exit = await s.exited;
+    assert.equal(exit.code, 143);
+    assert.ok(Date.now() - sent < 2500, `stopped after ${Date.now() - sent} ms`);
+    assert.deepEqual(s.stdoutLines(), []);
+  });
+
   it('--check and --noop neither join the election nor run hooks', async () => {
     const dir = lockDir();
     const marker = join(mkdtempSync(join(tmpdir(), 'steward-modes-')), 'hook-ran');
