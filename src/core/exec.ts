@@ -19,6 +19,11 @@ export interface RunOptions {
   readonly keepOutput?: number;
   /** Told the command's pid, which is also its process group id, once it runs. */
   readonly onSpawn?: (pid: number) => void;
+  /**
+   * Asked in the same turn as the spawn, after every await: false starts nothing. A leader
+   * action checks its fence deadline here, as late as it can be checked.
+   */
+  readonly mayStart?: () => boolean;
 }
 
 export interface CommandResult {
@@ -46,6 +51,9 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
   let output = '';
   let timedOut = false;
   let aborted = false;
+  if (options.mayStart !== undefined && !options.mayStart()) {
+    return { ok: false, exitCode: undefined, signal: undefined, timedOut: false, aborted: true, output: '', durationMs: 0, failure: 'not allowed to start' };
+  }
 
   const child = execa(file ?? '', args, {
     env: options.env as Record<string, string>,

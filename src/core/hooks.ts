@@ -55,7 +55,14 @@ export function createHookRunner(o: { timeoutMs: number; env: Readonly<Record<st
             o.log.warn(`${call.name} hook not started: no longer allowed (fence deadline passed)`);
             continue;
           }
-          const result = await runCommand({ argv: call.command }, { timeoutMs: o.timeoutMs, env: { ...o.env, ...call.env }, signal: abort.signal });
+          const result = await runCommand(
+            { argv: call.command },
+            { timeoutMs: o.timeoutMs, env: { ...o.env, ...call.env }, signal: abort.signal, ...(call.mayStart === undefined ? {} : { mayStart: call.mayStart }) },
+          );
+          if (result.failure === 'not allowed to start') {
+            o.log.warn(`${call.name} hook not started: no longer allowed (fence deadline passed)`);
+            continue;
+          }
           if (result.ok) o.log.info(`${call.name} hook done`, { ms: Math.round(result.durationMs) });
           else if (result.aborted) o.log.info(`${call.name} hook stopped by a newer transition`);
           else o.log.error(`${call.name} hook failed (${result.failure})`, { output: result.output });

@@ -176,6 +176,9 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
           onSpawn: (pid) => {
             a.group = pid;
           },
+          // The guard again, in the very turn of the spawn: the fence deadline may have passed
+          // during the awaits since the run was allowed.
+          mayStart: () => a.stoppedBy === undefined && guard.permit() !== undefined,
         },
       );
     } finally {

@@ -15,10 +15,14 @@ export async function watchConfdir(confdir: string, onChange: () => void, signal
     ignored: (path: string) => /\/\.[^/]*\.(tmp|swp)$|~$/.test(path),
   });
   let timer: NodeJS.Timeout | undefined;
-  watcher.on('all', () => {
+  const changed = (): void => {
     if (timer !== undefined) clearTimeout(timer);
     timer = setTimeout(onChange, SETTLE_MS);
-  });
+  };
+  watcher.on('all', changed);
+  // An edit made while the watcher was starting raised no event: look once when it is ready
+  // (a look that finds nothing new renders nothing new).
+  watcher.on('ready', changed);
   signal.addEventListener(
     'abort',
     () => {

@@ -92,12 +92,12 @@ describe('rotating backups', { concurrency: true }, () => {
       ['fails', `sh -c 'printf partial > "$STEWARD_BACKUP_FILE"; exit 1'`, 'exit status 1'],
       ['writes nothing', 'true', 'the command exited 0 but wrote nothing to $STEWARD_BACKUP_FILE'],
       ['writes an empty file', `sh -c ': > "$STEWARD_BACKUP_FILE"'`, 'the command exited 0 but left an empty file at $STEWARD_BACKUP_FILE'],
-      ['times out', `sh -c 'printf partial > "$STEWARD_BACKUP_FILE"; sleep 30'`, 'timed out after 300ms'],
+      ['times out', `sh -c 'printf partial > "$STEWARD_BACKUP_FILE"; sleep 30'`, 'timed out after 2000ms'],
     ];
     for (const [what, command, failure] of cases) {
       const dest = folder(OWN);
       const h = harness({
-        env: backupEnv('db', dest, command, { STEWARD_BACKUP_DB_EXTENSION: 'sql.gz', STEWARD_BACKUP_DB_KEEP_LAST: '1', STEWARD_BACKUP_DB_TIMEOUT: '300ms' }),
+        env: backupEnv('db', dest, command, { STEWARD_BACKUP_DB_EXTENSION: 'sql.gz', STEWARD_BACKUP_DB_KEEP_LAST: '1', STEWARD_BACKUP_DB_TIMEOUT: '2s' }),
         clock: settableClock(NOW),
       });
       try {
@@ -179,8 +179,9 @@ describe('rotating backups', { concurrency: true }, () => {
 
   it('does not prune when its guard no longer holds after the command', async () => {
     const dest = folder(OWN);
+    // Allowed when the run starts and when its command is spawned; gone by the time it prunes.
     let calls = 0;
-    const flaky: Guard = { permit: () => (++calls === 1 ? { fencingToken: '9' } : undefined), onLost: () => () => {} };
+    const flaky: Guard = { permit: () => (++calls <= 2 ? { fencingToken: '9' } : undefined), onLost: () => () => {} };
     const h = harness({
       env: backupEnv('db', dest, WRITE_DATA, { STEWARD_BACKUP_DB_EXTENSION: 'sql.gz', STEWARD_BACKUP_DB_KEEP_LAST: '1', STEWARD_BACKUP_DB_WHEN: 'leader' }),
       guards: { leader: flaky, lock: () => undefined },

@@ -44,8 +44,9 @@ describe('scheduled jobs', { concurrency: true }, () => {
       assert.equal(first.trigger, 'schedule');
       assert.match(first.scheduledFor ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
       assert.ok(first.durationMs >= 0 && first.durationMs < 1000, `duration ${first.durationMs}`);
-      // One slot per second, one run per slot.
-      assert.equal(Date.parse(second.scheduledFor ?? '') - Date.parse(first.scheduledFor ?? ''), 1000);
+      // One slot per second, one run per slot (a loaded machine may miss a slot, never share one).
+      const gap = Date.parse(second.scheduledFor ?? '') - Date.parse(first.scheduledFor ?? '');
+      assert.ok(gap >= 1000 && gap % 1000 === 0, `slots ${gap} ms apart`);
       const [status] = h.part.status();
       assert.equal(status?.name, 'hello');
       assert.ok((status?.runs ?? 0) >= 2 && status?.failures === status?.runs);
