@@ -10,14 +10,10 @@ import { join } from 'node:path';
 import { clusterLog, leaders, rolesOf, startReplica } from '../test/support/cluster.ts';
 import { startEtcd } from '../test/support/etcd.ts';
 import { stopAllStewards } from '../test/support/steward.ts';
+import { percentile } from './support.ts';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
 const TTL_MS = Number(process.env['BENCH_TTL_MS'] ?? 3000);
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
 
 async function measure(env: (election: string) => Record<string, string>, signal: 'SIGKILL' | 'SIGTERM'): Promise<number[]> {
   const samples: number[] = [];

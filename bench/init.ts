@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childrenOf } from '../test/support/steward.ts';
+import { lineQueue, percentile } from './support.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const STEWARD = join(root, 'bin', 'steward');
@@ -37,11 +38,6 @@ function realtimeMs(): number {
 
 function monotonicNs(): bigint {
   return process.hrtime.bigint();
-}
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
 function median(values: readonly number[]): number {
@@ -92,27 +88,9 @@ function startInNamespace(init: Init, app: readonly string[]): Running {
     stdio: ['ignore', 'pipe', 'ignore'],
     env: { ...process.env, STEWARD_LOG_LEVEL: 'warn' },
   });
-  const lines: string[] = [];
-  const waiting: ((l: string) => void)[] = [];
-  let partial = '';
-  proc.stdout?.setEncoding('utf8');
-  proc.stdout?.on('data', (c: string) => {
-    partial += c;
-    let nl: number;
-    while ((nl = partial.indexOf('\n')) !== -1) {
-      const l = partial.slice(0, nl);
-      partial = partial.slice(nl + 1);
-      const w = waiting.shift();
-      if (w) w(l);
-      else lines.push(l);
-    }
-  });
   return {
     proc,
-    line: () => {
-      const l = lines.shift();
-      return l !== undefined ? Promise.resolve(l) : new Promise((r) => waiting.push(r));
-    },
+    line: lineQueue(proc.stdout),
     initPid: () => childrenOf(proc.pid ?? -1)[0] ?? -1,
   };
 }

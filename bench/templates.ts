@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEtcd, type EtcdServer } from '../test/support/etcd.ts';
-import { childrenOf } from '../test/support/steward.ts';
+import { lineQueue, percentile } from './support.ts';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const STEWARD = join(root, 'bin', 'steward');
@@ -19,12 +19,7 @@ const SIGNAL_APP = join(root, 'bench', 'fixtures', 'signal-app.pl');
 const SAMPLES = Number(process.env['BENCH_SAMPLES'] ?? 200);
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 15);
 
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
-
-function confdir(resources: number, keysPerResource: number, prefix: string): string {
+function confdir(resources: number, prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'steward-bench-'));
   mkdirSync(join(dir, 'conf.d'));
   mkdirSync(join(dir, 'templates'));
@@ -39,7 +34,6 @@ function confdir(resources: number, keysPerResource: number, prefix: string): st
       `[template]\nsrc = "r.tmpl"\ndest = "${join(dir, 'out', `r${r}.conf`)}"\nprefix = "${prefix}/r${r}"\nkeys = ["/"]\n`,
     );
   }
-  void keysPerResource;
   return dir;
 }
 
@@ -62,27 +56,9 @@ interface Run {
 
 function run(args: readonly string[], env: Record<string, string>): Run {
   const proc = spawn(STEWARD, [...args], { env: { ...process.env, STEWARD_LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'info', ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
-  const lines: string[] = [];
-  const waiting: ((l: string) => void)[] = [];
-  let partial = '';
-  proc.stdout?.setEncoding('utf8');
-  proc.stdout?.on('data', (c: string) => {
-    partial += c;
-    let nl: number;
-    while ((nl = partial.indexOf('\n')) !== -1) {
-      const l = partial.slice(0, nl);
-      partial = partial.slice(nl + 1);
-      const w = waiting.shift();
-      if (w) w(l);
-      else lines.push(l);
-    }
-  });
   return {
     proc,
-    line: () => {
-      const l = lines.shift();
-      return l !== undefined ? Promise.resolve(l) : new Promise((r) => waiting.push(r));
-    },
+    line: lineQueue(proc.stdout),
     pid: () => proc.pid ?? -1,
   };
 }
@@ -125,7 +101,6 @@ async function idleRssMb(backendEnv: Record<string, string>, dir: string): Promi
   // bin/steward execs node: the pid is steward's.
   const status = readFileSync(`/proc/${r.pid()}/status`, 'utf8');
   await stop(r);
-  void childrenOf;
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
 }
 
@@ -134,15 +109,15 @@ const fmt = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '
 async function main(): Promise<void> {
   const etcd = await startEtcd();
   try {
-    const small = confdir(1, 5, '/bench/small');
+    const small = confdir(1, '/bench/small');
     await fill(etcd, '/bench/small', 1, 5);
     const lat = await reloadLatency(etcd, small, '/bench/small/r0/k0', SAMPLES);
 
-    const ten = confdir(10, 10, '/bench/ten');
+    const ten = confdir(10, '/bench/ten');
     await fill(etcd, '/bench/ten', 10, 10);
     const start10 = await startup(etcd, ten, RUNS);
 
-    const big = confdir(1000, 10, '/bench/big');
+    const big = confdir(1000, '/bench/big');
     await fill(etcd, '/bench/big', 1000, 10);
     const startBig = await startup(etcd, big, 3);
     const rssBig = await idleRssMb({ CONFD_BACKEND: 'etcd', CONFD_NODE: etcd.endpoint }, big);

@@ -10,18 +10,10 @@ import type { Backend, BackendOptions, BackendStatus } from '../../src/backends/
 import { createConsulBackend, type ConsulBackendTuning } from '../../src/backends/consul.ts';
 import { startConsulDouble, type ConsulDouble, type RecordedRequest } from '../support/consul/double.ts';
 import { recorder, isUpdate, isStatus } from '../support/watch-events.ts';
+import { backendOptions } from '../support/backend-options.ts';
 
 function options(nodes: string[]): BackendOptions {
-  return {
-    nodes,
-    scheme: 'http',
-    files: [],
-    tls: { cert: undefined, key: undefined, ca: undefined },
-    username: undefined,
-    password: undefined,
-    token: undefined,
-    env: {},
-  };
+  return backendOptions({ nodes });
 }
 
 const blocking = (r: RecordedRequest): boolean => r.path.startsWith('/v1/kv/') && r.query['index'] !== undefined;

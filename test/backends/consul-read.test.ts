@@ -4,25 +4,11 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { BackendOptions } from '../../src/backends/backend.ts';
 import { createConsulBackend } from '../../src/backends/consul.ts';
 import { ConfigError } from '../../src/core/exit-codes.ts';
 import { startConsulDouble, type ConsulDouble } from '../support/consul/double.ts';
 import { testTlsFiles, testTlsServerOptions } from '../support/consul/tls.ts';
-
-function options(over: Partial<BackendOptions> = {}): BackendOptions {
-  return {
-    nodes: [],
-    scheme: 'http',
-    files: [],
-    tls: { cert: undefined, key: undefined, ca: undefined },
-    username: undefined,
-    password: undefined,
-    token: undefined,
-    env: {},
-    ...over,
-  };
-}
+import { backendOptions } from '../support/backend-options.ts';
 
 const fast = { requestTimeoutMs: 2_000, backoff: { initialMs: 50, maxMs: 200 } };
 const signal = (): AbortSignal => new AbortController().signal;
@@ -51,7 +37,7 @@ describe('consul read()', () => {
   });
 
   it('returns every key with the requested prefix, absolute, /app/db covering /app/dbx as in confd', async () => {
-    const backend = createConsulBackend(options({ nodes: [consul.address] }), fast);
+    const backend = createConsulBackend(backendOptions({ nodes: [consul.address] }), fast);
     try {
       const snapshot = await backend.read(['/app/db'], signal());
       assert.deepEqual(
@@ -75,7 +61,7 @@ describe('consul read()', () => {
   });
 
   it('reads nested keys, folders as their cleaned name and empty values as ""', async () => {
-    const backend = createConsulBackend(options({ nodes: [consul.address] }), fast);
+    const backend = createConsulBackend(backendOptions({ nodes: [consul.address] }), fast);
     try {
       const { values } = await backend.read(['/app'], signal());
       assert.equal(values.get('/app/nested/deep/key'), 'deep');
@@ -89,7 +75,7 @@ describe('consul read()', () => {
   });
 
   it('returns nothing, without an error, for a prefix with no keys', async () => {
-    const backend = createConsulBackend(options({ nodes: [consul.address] }), fast);
+    const backend = createConsulBackend(backendOptions({ nodes: [consul.address] }), fast);
     try {
       const snapshot = await backend.read(['/missing'], signal());
       assert.equal(snapshot.values.size, 0);
@@ -99,7 +85,7 @@ describe('consul read()', () => {
   });
 
   it('reads several keys, the root, and a key covered by another only once', async () => {
-    const backend = createConsulBackend(options({ nodes: [consul.address] }), fast);
+    const backend = createConsulBackend(backendOptions({ nodes: [consul.address] }), fast);
     try {
       consul.clearRequests();
       const { values } = await backend.read(['/app/db', '/other', '/app'], signal());
@@ -115,7 +101,7 @@ describe('consul read()', () => {
 
   it('rejects with the address when the agent refuses connections', async () => {
     const dead = await deadAddress();
-    const backend = createConsulBackend(options({ nodes: [dead] }), fast);
+    const backend = createConsulBackend(backendOptions({ nodes: [dead] }), fast);
     try {
       await assert.rejects(backend.read(['/app'], signal()), (error: Error) => {
         assert.match(error.message, new RegExp(`${dead.replace('.', '\\.')}.*connection refused`));
@@ -128,7 +114,7 @@ describe('consul read()', () => {
 
   it('fails over to the next agent when the first refuses connections', async () => {
     const dead = await deadAddress();
-    const backend = createConsulBackend(options({ nodes: [dead, consul.url] }), fast);
+    const backend = createConsulBackend(backendOptions({ nodes: [dead, consul.url] }), fast);
     try {
       assert.equal(backend.source, `http://${dead}, ${consul.url}`);
       const { values } = await backend.read(['/other'], signal());
@@ -139,7 +125,7 @@ describe('consul read()', () => {
   });
 
   it('rejects at once when the caller aborts', async () => {
-    const backend = createConsulBackend(options({ nodes: [consul.address] }), fast);
+    const backend = createConsulBackend(backendOptions({ nodes: [consul.address] }), fast);
     try {
       const controller = new AbortController();
       controller.abort(new Error('stop'));
@@ -161,7 +147,7 @@ describe('consul ACL token', () => {
   });
 
   it('sends the token (CONSUL_HTTP_TOKEN) and never shows it in the source', async () => {
-    const backend = createConsulBackend(options({ nodes: [consul.address], token: 's3cret' }), fast);
+    const backend = createConsulBackend(backendOptions({ nodes: [consul.address], token: 's3cret' }), fast);
     try {
       assert.doesNotMatch(backend.source, /s3cret/);
       const { values } = await backend.read(['/app'], signal());
@@ -173,7 +159,7 @@ describe('consul ACL token', () => {
   });
 
   it('sees nothing without a token, as Consul filters recursive reads for the anonymous token', async () => {
-    const backend = createConsulBackend(options({ nodes: [consul.address] }), fast);
+    const backend = createConsulBackend(backendOptions({ nodes: [consul.address] }), fast);
     try {
       const { values } = await backend.read(['/app'], signal());
       assert.equal(values.size, 0);
@@ -183,7 +169,7 @@ describe('consul ACL token', () => {
   });
 
   it('rejects with Consul’s answer for an unknown token', async () => {
-    const backend = createConsulBackend(options({ nodes: [consul.address], token: 'wrong' }), fast);
+    const backend = createConsulBackend(backendOptions({ nodes: [consul.address], token: 'wrong' }), fast);
     try {
       await assert.rejects(backend.read(['/app'], signal()), (error: Error) => {
         assert.match(error.message, /403 ACL not found/);
@@ -209,7 +195,7 @@ describe('consul over TLS with client certificates', () => {
 
   it('reads with the CA and a client certificate, CONFD_SCHEME=https for a bare address', async () => {
     const backend = createConsulBackend(
-      options({
+      backendOptions({
         nodes: [consul.address],
         scheme: 'https',
         tls: { ca: files.caFile, cert: files.clientCertFile, key: files.clientKeyFile },
@@ -227,7 +213,7 @@ describe('consul over TLS with client certificates', () => {
 
   it('takes the scheme of an https:// address over CONFD_SCHEME', async () => {
     const backend = createConsulBackend(
-      options({ nodes: [consul.url], scheme: 'http', tls: { ca: files.caFile, cert: files.clientCertFile, key: files.clientKeyFile } }),
+      backendOptions({ nodes: [consul.url], scheme: 'http', tls: { ca: files.caFile, cert: files.clientCertFile, key: files.clientKeyFile } }),
       fast,
     );
     try {
@@ -243,7 +229,7 @@ describe('consul over TLS with client certificates', () => {
       { ca: files.caFile, cert: undefined, key: undefined },
       { ca: files.caFile, cert: files.rogueClientCertFile, key: files.rogueClientKeyFile },
     ]) {
-      const backend = createConsulBackend(options({ nodes: [consul.url], tls }), fast);
+      const backend = createConsulBackend(backendOptions({ nodes: [consul.url], tls }), fast);
       try {
         await assert.rejects(backend.read(['/app'], signal()));
       } finally {
@@ -255,24 +241,24 @@ describe('consul over TLS with client certificates', () => {
 
 describe('consul configuration errors', () => {
   it('defaults to 127.0.0.1:8500 and rejects unknown schemes naming the variable', () => {
-    assert.equal(createConsulBackend(options()).source, 'http://127.0.0.1:8500');
-    assert.equal(createConsulBackend(options({ nodes: ['consul'] })).source, 'http://consul:8500');
-    assert.throws(() => createConsulBackend(options({ nodes: ['ftp://h:1'] })), (error: Error) => {
+    assert.equal(createConsulBackend(backendOptions()).source, 'http://127.0.0.1:8500');
+    assert.equal(createConsulBackend(backendOptions({ nodes: ['consul'] })).source, 'http://consul:8500');
+    assert.throws(() => createConsulBackend(backendOptions({ nodes: ['ftp://h:1'] })), (error: Error) => {
       assert.ok(error instanceof ConfigError);
       assert.match(error.message, /CONFD_NODE.*ftp.*accepted: http, https/);
       return true;
     });
-    assert.throws(() => createConsulBackend(options({ nodes: ['h:1'], scheme: 'gopher' })), /CONFD_SCHEME.*gopher/);
+    assert.throws(() => createConsulBackend(backendOptions({ nodes: ['h:1'], scheme: 'gopher' })), /CONFD_SCHEME.*gopher/);
   });
 
   it('needs a client key with a client certificate, and readable files', () => {
     const files = testTlsFiles();
     assert.throws(
-      () => createConsulBackend(options({ tls: { ca: undefined, cert: files.clientCertFile, key: undefined } })),
+      () => createConsulBackend(backendOptions({ tls: { ca: undefined, cert: files.clientCertFile, key: undefined } })),
       /CONFD_CLIENT_KEY/,
     );
     assert.throws(
-      () => createConsulBackend(options({ tls: { ca: '/nonexistent/ca.pem', cert: undefined, key: undefined } })),
+      () => createConsulBackend(backendOptions({ tls: { ca: '/nonexistent/ca.pem', cert: undefined, key: undefined } })),
       /CONFD_CLIENT_CAKEYS.*\/nonexistent\/ca\.pem/,
     );
   });

@@ -11,18 +11,10 @@ import type { Backend, BackendOptions } from '../../src/backends/backend.ts';
 import { createConsulBackend, type ConsulBackendTuning } from '../../src/backends/consul.ts';
 import { frozenClock, startConsulDouble, type ConsulDouble, type RecordedRequest } from '../support/consul/double.ts';
 import { recorder, isUpdate, isStatus } from '../support/watch-events.ts';
+import { backendOptions } from '../support/backend-options.ts';
 
 function options(nodes: string[]): BackendOptions {
-  return {
-    nodes,
-    scheme: 'http',
-    files: [],
-    tls: { cert: undefined, key: undefined, ca: undefined },
-    username: undefined,
-    password: undefined,
-    token: undefined,
-    env: {},
-  };
+  return backendOptions({ nodes });
 }
 
 /** A listener that records what it is told and lets a test await it. */

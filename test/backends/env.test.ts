@@ -3,20 +3,11 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { BackendOptions } from '../../src/backends/backend.ts';
 import { createEnvBackend } from '../../src/backends/env.ts';
+import { backendOptions } from '../support/backend-options.ts';
 
 function backendFor(env: Record<string, string | undefined>) {
-  const options: BackendOptions = {
-    nodes: [],
-    scheme: 'http',
-    files: [],
-    tls: { cert: undefined, key: undefined, ca: undefined },
-    username: undefined,
-    password: undefined,
-    token: undefined,
-    env,
-  };
+  const options = backendOptions({ env });
   return createEnvBackend(options);
 }
 

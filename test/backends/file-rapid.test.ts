@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import { createFileBackend } from '../../src/backends/file.ts';
 import { isUpdate, recorder } from '../support/watch-events.ts';
+import { backendOptions } from '../support/backend-options.ts';
 
 it('delivers the last of several saves made within a few milliseconds', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'steward-rapid-'));
@@ -16,7 +17,7 @@ it('delivers the last of several saves made within a few milliseconds', async ()
     renameSync(`${file}.new`, file);
   };
   save('v0');
-  const backend = createFileBackend({ nodes: [], scheme: 'http', files: [file], tls: { cert: undefined, key: undefined, ca: undefined }, username: undefined, password: undefined, token: undefined, env: {} });
+  const backend = createFileBackend(backendOptions({ files: [file] }));
   const snapshot = await backend.read(['/app'], new AbortController().signal);
   const stop = new AbortController();
   const r = recorder();

@@ -13,18 +13,10 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Backend, BackendOptions, BackendStatus } from '../../src/backends/backend.ts';
 import { createFileBackend } from '../../src/backends/file.ts';
 import { recorder, isUpdate, isStatus } from '../support/watch-events.ts';
+import { backendOptions } from '../support/backend-options.ts';
 
 function options(files: string[]): BackendOptions {
-  return {
-    nodes: [],
-    scheme: 'http',
-    files,
-    tls: { cert: undefined, key: undefined, ca: undefined },
-    username: undefined,
-    password: undefined,
-    token: undefined,
-    env: {},
-  };
+  return backendOptions({ files });
 }
 
 const signal = (): AbortSignal => new AbortController().signal;

@@ -15,6 +15,7 @@ import { delimiter, join } from 'node:path';
 import type { Etcd3 } from 'etcd3';
 import type { BackendOptions, BackendStatus, Update, WatchListener } from '../../src/backends/backend.ts';
 import { testTlsFiles } from './consul/tls.ts';
+import { backendOptions } from './backend-options.ts';
 
 const NOT_INSTALLED = 'etcd is not installed (Debian: apt-get install -y etcd-server; or set STEWARD_TEST_ETCD to its path)';
 
@@ -358,17 +359,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdSer
 
 /** BackendOptions for the etcd backend, as steward's settings would give them. */
 export function etcdBackendOptions(nodes: readonly string[], overrides: Partial<BackendOptions> = {}): BackendOptions {
-  return {
-    nodes,
-    scheme: 'http',
-    files: [],
-    tls: { cert: undefined, key: undefined, ca: undefined },
-    username: undefined,
-    password: undefined,
-    token: undefined,
-    env: {},
-    ...overrides,
-  };
+  return backendOptions({ nodes, ...overrides });
 }
 
 export type WatchEvent = { readonly kind: 'update'; readonly update: Update } | { readonly kind: 'status'; readonly status: BackendStatus };
