@@ -15,7 +15,7 @@ import type { Part, StopContext } from '../core/part.ts';
 import { sleep } from '../core/backoff.ts';
 import type { ClusterView } from './cluster-view.ts';
 import type { Coordinator } from './coordinator.ts';
-import { createElection, type Election } from './election.ts';
+import { createElection, electionScope, type Election } from './election.ts';
 import { defaultAdvertiseAddress, defaultInstanceId } from './identity.ts';
 import { createCoordinator } from './select-coordinator.ts';
 
@@ -91,7 +91,7 @@ export function createClusterPart(o: ClusterPartOptions): Part {
       coordinator = await createCoordinator(settings, o.sources, clock);
       const e = createElection({
         coordinator,
-        scope: `${settings.keyPrefix.replace(/\/+$/, '')}/${name}`,
+        scope: electionScope(settings.keyPrefix, name),
         instanceId,
         host: process.env['HOSTNAME'] ?? instanceId,
         address: settings.advertiseAddr ?? defaultAdvertiseAddress(),

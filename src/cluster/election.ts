@@ -41,6 +41,15 @@ export interface Election {
   close(): Promise<void>;
 }
 
+/** Where an election's keys live: <prefix>/<name> (its leader key and members/ are below). */
+export function electionScope(keyPrefix: string, name: string): string {
+  return `${keyPrefix.replace(/\/+$/, '')}/${name}`;
+}
+
+export function leaderKeyOf(scope: string): string {
+  return `${scope}/leader`;
+}
+
 /** How much earlier than the TTL a leader fences itself. */
 export function fenceMargin(ttlMs: number): number {
   return Math.max(Math.round(ttlMs / 5), 100);
@@ -51,7 +60,7 @@ const FIRST_ROLE_WAIT_FACTOR = 1;
 
 export function createElection(o: ElectionOptions): Election {
   const log = o.log;
-  const leaderKey = `${o.scope}/leader`;
+  const leaderKey = leaderKeyOf(o.scope);
   const membersPrefix = `${o.scope}/members/`;
   const memberKey = `${membersPrefix}${o.instanceId}`;
   const since = o.clock.now();

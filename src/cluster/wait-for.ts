@@ -12,6 +12,9 @@ import type { Clock } from '../core/clock.ts';
 import { ConfigError, UnavailableError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';
 import type { Part } from '../core/part.ts';
+import type { Backend } from '../backends/backend.ts';
+import type { Coordinator } from './coordinator.ts';
+import { electionScope, leaderKeyOf } from './election.ts';
 
 export type Condition =
   | { readonly kind: 'key'; readonly key: string; readonly text: string }
@@ -62,11 +65,24 @@ export function createWaitForPart(o: WaitForOptions): Part {
   const log = o.log.child('wait-for');
   const conditions = parseConditions(settings.waitFor, 'STEWARD_WAIT_FOR');
   const cleanups: (() => Promise<void>)[] = [];
+  // One backend and one coordinator for all conditions and all their retries.
+  let backendOnce: Promise<Backend> | undefined;
+  let coordinatorOnce: Promise<Coordinator> | undefined;
+  const sharedBackend = (): Promise<Backend> =>
+    (backendOnce ??= import('../backends/select.ts').then(async ({ createBackend }) => {
+      const b = await createBackend(settings, o.env);
+      cleanups.push(() => b.close());
+      return b;
+    }));
+  const sharedCoordinator = (): Promise<Coordinator> =>
+    (coordinatorOnce ??= import('./select-coordinator.ts').then(async ({ createCoordinator }) => {
+      const c = await createCoordinator(settings, o.sources, clock);
+      cleanups.push(() => c.close());
+      return c;
+    }));
 
   async function waitKey(c: Extract<Condition, { kind: 'key' }>, signal: AbortSignal): Promise<void> {
-    const { createBackend } = await import('../backends/select.ts');
-    const backend = await createBackend(settings, o.env);
-    cleanups.push(() => backend.close());
+    const backend = await sharedBackend();
     const backoff = exponentialBackoff({ initialMs: 200, maxMs: 5000 });
     for (;;) {
       try {
@@ -92,14 +108,12 @@ export function createWaitForPart(o: WaitForOptions): Part {
   }
 
   async function waitLeader(c: Extract<Condition, { kind: 'leader' }>, signal: AbortSignal): Promise<void> {
-    const { createCoordinator } = await import('./select-coordinator.ts');
-    const coordinator = await createCoordinator(settings, o.sources, clock);
-    cleanups.push(() => coordinator.close());
+    const coordinator = await sharedCoordinator();
     const session = await coordinator.openSession({ ttlMs: settings.electionTtl, instanceId: `${settings.instanceId ?? 'steward'}-wait-for` }, signal);
     cleanups.push(() => session.close());
     await new Promise<void>((resolve) => {
       signal.addEventListener('abort', () => resolve(), { once: true });
-      session.observe(`${settings.keyPrefix.replace(/\/+$/, '')}/${c.election}/leader`, (leader) => (leader !== undefined ? resolve() : undefined), signal);
+      session.observe(leaderKeyOf(electionScope(settings.keyPrefix, c.election)), (leader) => (leader !== undefined ? resolve() : undefined), signal);
     });
   }
 

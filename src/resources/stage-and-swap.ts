@@ -97,16 +97,11 @@ async function overwriteInPlace(dest: string, content: Buffer, target: Target): 
     await writeAll(handle, content);
     await handle.truncate(content.length);
     await handle.chmod(target.mode);
-    await chownIfNeeded(handle, target);
+    await handle.chown(target.uid, target.gid);
     await handle.sync();
   } finally {
     await handle.close();
   }
-}
-
-async function chownIfNeeded(handle: { chown(uid: number, gid: number): Promise<void> }, target: Target): Promise<void> {
-  // Without root, chown to one's own ids is allowed and anything else is not: let it fail then.
-  await handle.chown(target.uid, target.gid);
 }
 
 export interface SwapOptions {
@@ -126,7 +121,7 @@ export async function stageAndSwap(desired: Desired, inspection: Inspection, opt
     const handle = await open(stage, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     try {
       // Mode and owner first: the content is never readable with the wrong permissions.
-      await chownIfNeeded(handle, target);
+      await handle.chown(target.uid, target.gid);
       await handle.chmod(target.mode);
       await writeAll(handle, desired.content);
       await handle.sync();
