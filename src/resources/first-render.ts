@@ -61,14 +61,26 @@ export function startUpFailure(r: TemplateResource, outcome: ResourceOutcome): C
   }
 }
 
-/** Hears each start-up outcome as it comes; the first failure drops every render still due. */
+/** Hears each start-up outcome as it comes; the first failure ends the start: nothing renders after it. */
 export function takeStartUpOutcome(r: TemplateResource, outcome: ResourceOutcome, queue: RenderQueue, log: Logger): void {
   if (outcome.kind === 'written') log.info(`wrote ${r.dest}`, { resource: r.name, changed: outcome.differences });
-  if (startUpFailure(r, outcome) !== undefined) queue.clear();
+  if (startUpFailure(r, outcome) !== undefined) queue.stop();
 }
 
-/** Every resource's good outcome, once each has one; throws when one fails or the deadline passes. */
+/**
+ * Every resource's good outcome, once each has one; throws when one fails or the deadline
+ * passes, and then the queue renders nothing more (steward is on its way out).
+ */
 export async function renderFirst(o: FirstRenderOptions, abort: AbortSignal): Promise<ReadonlyMap<TemplateResource, ResourceOutcome>> {
+  try {
+    return await renderUntilGood(o, abort);
+  } catch (error) {
+    o.queue.stop();
+    throw error;
+  }
+}
+
+async function renderUntilGood(o: FirstRenderOptions, abort: AbortSignal): Promise<ReadonlyMap<TemplateResource, ResourceOutcome>> {
   const { queue, clock } = o;
   let nextReport = clock.monotonic() + MISSING_REPORT_MS;
   queue.start();

@@ -40,6 +40,7 @@ function harness(resources: readonly TemplateResource[], outcomes: Map<TemplateR
   const abort = new AbortController();
   const done = renderFirst({ queue, wakeup, clock, log, deadline: timeoutMs, configTimeoutMs: timeoutMs, store }, abort.signal);
   return {
+    queue,
     clock,
     logs,
     rendered,
@@ -104,10 +105,12 @@ describe('first render', () => {
     await rejected;
   });
 
-  it('stops at the first failure, before any later resource renders', async () => {
+  it('stops at the first failure, and nothing renders after it', async () => {
     const h = harness([a, b, c], new Map<TemplateResource, ResourceOutcome>([[b, { kind: 'check-failed', message: 'check_cmd failed (exit status 1)', output: 'bad\nline' }]]));
     await assert.rejects(h.done, (e: unknown) => e instanceof ConfigError && e.message === 'b: check_cmd failed (exit status 1) for /out/b: bad | line');
-    assert.deepEqual(h.rendered, ['a', 'b']);
+    h.queue.changed(c);
+    await h.queue.idle();
+    assert.deepEqual(h.rendered, ['a', 'b'], 'nothing renders after the failure, not even on a change');
   });
 
   it('returns what it has when steward stops while it waits', async () => {
