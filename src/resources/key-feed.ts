@@ -72,7 +72,8 @@ export function createKeyFeed(o: KeyFeedOptions): KeyFeed {
   async function open(forKeys: readonly string[]): Promise<Backend> {
     // Resources that read no keys (only getenv, role(), ...) need no store at all.
     if (o.backend !== undefined) return o.backend;
-    if (forKeys.length === 0 || o.openBackend === undefined) return noKeysBackend();
+    if (forKeys.length === 0) return noKeysBackend();
+    if (o.openBackend === undefined) throw new Error('the templates part was given no backend to read keys from');
     return o.openBackend();
   }
 

@@ -3,16 +3,17 @@
 // a key re-renders only the resources that use it, after their quiescence, and a file that
 // really changed makes the app reload (SIGHUP by default), once per burst of changes.
 //
-// One key change, from the store's watch to the app's signal:
+// One key change, from the store's watch to the app's signal, in five files:
 //   1. key-feed.ts        the backend's watch calls onUpdate; KeyCache.apply says which keys changed
-//   2. templates-part.ts  keysChanged (below): the resources that read one of them are `changed`
-//   3. render-queue.ts    after the resource's quiescence it is due, and renders (renderResource below)
-//   4. pipeline.ts        render, compare, stage, check_cmd, swap: an outcome
-//   5. reload-batcher.ts  a written file runs reload_cmd, or becomes one 'app.reload' (or
-//                         'app.restart') per batch on the bus, which init/supervisor.ts acts on.
+//   2. templates-part.ts  keysChanged (below) tells the queue which resources read one of them
+//   3. render-queue.ts    after its quiescence the resource is due and renders (renderResource below)
+//   4. pipeline.ts        render, compare, stage, check_cmd, swap: an outcome, which onOutcome
+//                         (below) logs and, for a written file, hands to
+//   5. reload-batcher.ts  reload_cmd, or one 'app.reload' (or 'app.restart') per batch on the bus,
+//                         on which init/supervisor.ts signals the app.
 // At start-up the same queue renders every resource at once, and first-render.ts holds the app
-// back until each has a good outcome. role(), hasLock() and the like re-render through the same
-// queue when their bus events come (extrasChanged below).
+// back until each has a good outcome. role(), hasLock() and the like re-render the templates
+// that call them through the same queue when their bus events come (extrasChanged below).
 
 import type { Backend } from '../backends/backend.ts';
 import type { Settings } from '../config/options.ts';
@@ -66,6 +67,31 @@ export interface TemplatesPartOptions {
 async function loadEngine(name: EngineName, extraNames: readonly string[]): Promise<TemplateEngine> {
   if (name === 'nunjucks') return (await import('../render/nunjucks.ts')).loadNunjucksEngine();
   return (await import('../render/go/engine.ts')).createGoEngine({ extraFunctionNames: extraNames });
+}
+
+/** A live render keeps the last good file whatever goes wrong: the log says what and why. */
+function logLiveOutcome(r: TemplateResource, outcome: ResourceOutcome, log: Logger): void {
+  const fields = { resource: r.name, dest: r.dest };
+  switch (outcome.kind) {
+    case 'unchanged':
+      log.debug('rendered; no change', fields);
+      return;
+    case 'written':
+      log.info(`updated ${r.dest}`, { ...fields, changed: outcome.differences, inPlace: outcome.inPlace || undefined });
+      return;
+    case 'missing-key':
+      log.error(`key ${outcome.key} is missing; keeping the last ${r.dest}`, { ...fields, error: outcome.message });
+      return;
+    case 'check-failed':
+      log.error(`check_cmd rejected the new ${r.dest}; keeping the last one`, { ...fields, error: outcome.message, output: outcome.output });
+      return;
+    case 'render-failed':
+    case 'write-failed':
+      log.error(`cannot update ${r.dest}; keeping the last one`, { ...fields, error: outcome.message });
+      return;
+    case 'would-change':
+      return;
+  }
 }
 
 export function createTemplatesPart(o: TemplatesPartOptions): Part {
@@ -135,28 +161,8 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
       takeStartUpOutcome(r, outcome, queue, log);
       return;
     }
-    const fields = { resource: r.name, dest: r.dest };
-    switch (outcome.kind) {
-      case 'unchanged':
-        log.debug('rendered; no change', fields);
-        return;
-      case 'written':
-        log.info(`updated ${r.dest}`, { ...fields, changed: outcome.differences, inPlace: outcome.inPlace || undefined });
-        await batcher.written(r);
-        return;
-      case 'missing-key':
-        log.error(`key ${outcome.key} is missing; keeping the last ${r.dest}`, { ...fields, error: outcome.message });
-        return;
-      case 'check-failed':
-        log.error(`check_cmd rejected the new ${r.dest}; keeping the last one`, { ...fields, error: outcome.message, output: outcome.output });
-        return;
-      case 'render-failed':
-      case 'write-failed':
-        log.error(`cannot update ${r.dest}; keeping the last one`, { ...fields, error: outcome.message });
-        return;
-      case 'would-change':
-        return;
-    }
+    logLiveOutcome(r, outcome, log);
+    if (outcome.kind === 'written') await batcher.written(r);
   }
 
   async function compileAll(): Promise<void> {
