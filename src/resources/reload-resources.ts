@@ -47,7 +47,7 @@ export function resourceReloader(o: ResourceReloadOptions): () => void {
       o.log.error('cannot read the keys of the changed resources; keeping the previous ones', { error: String(error) });
       return;
     }
-    o.queue.replace(next);
+    await o.queue.replace(next);
     o.log.info(`template resources reloaded: ${next.length}`);
     for (const r of next) o.queue.changed(r);
   }

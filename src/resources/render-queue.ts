@@ -45,8 +45,8 @@ export interface RenderQueue {
   idle(): Promise<void>;
   /** Forgets what is due and every quiescence under way; renders under way finish. */
   clear(): void;
-  /** Renders `next` from now on (after `clear` and `idle`). */
-  replace(next: readonly TemplateResource[]): void;
+  /** Renders `next` from now on, once the renders under way are over (never two generations at once). */
+  replace(next: readonly TemplateResource[]): Promise<void>;
   /** Renders nothing more. */
   stop(): void;
 }
@@ -102,6 +102,11 @@ export function createRenderQueue(o: RenderQueueOptions): RenderQueue {
     return q;
   }
 
+  function idle(): Promise<void> {
+    if (due.size === 0 && rendering.size === 0) return Promise.resolve();
+    return new Promise((resolve) => idleWaiters.push(resolve));
+  }
+
   function clear(): void {
     due.clear();
     for (const q of quiet.values()) q.cancel();
@@ -130,13 +135,11 @@ export function createRenderQueue(o: RenderQueueOptions): RenderQueue {
       phase = 'live';
       pump();
     },
-    idle() {
-      if (due.size === 0 && rendering.size === 0) return Promise.resolve();
-      return new Promise((resolve) => idleWaiters.push(resolve));
-    },
+    idle,
     clear,
-    replace(next) {
+    async replace(next) {
       clear();
+      await idle();
       quiet.clear();
       outcomes.clear();
       resources = [...next];

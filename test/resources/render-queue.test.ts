@@ -189,7 +189,7 @@ describe('render queue', () => {
   it('replace renders the new set from then on', async () => {
     const h = harness([a]);
     h.queue.goLive();
-    h.queue.replace([b, c]);
+    await h.queue.replace([b, c]);
     assert.deepEqual(h.queue.resources, [b, c]);
     h.queue.changed(c);
     h.clock.advance(100);
