@@ -44,8 +44,23 @@ async function templatesPart(ctx: PartContext, view: ClusterView | undefined, lo
   const load = () => loadResources({ confdir: settings.confdir, prefix: settings.prefix, log: log.child('config') });
   const { createTemplatesPart } = await import('./resources/templates-part.ts');
   return createTemplatesPart({
-    settings,
+    settings: {
+      check: settings.check,
+      noop: settings.noop,
+      once: settings.once,
+      syncOnly: settings.syncOnly,
+      keepStageFile: settings.keepStageFile,
+      watchTemplates: settings.watchTemplates,
+      confdir: settings.confdir,
+      wait: settings.wait,
+      interval: settings.interval,
+      commandTimeout: settings.commandTimeout,
+      configTimeout: settings.configTimeout,
+    },
     env,
+    // The store's options stay here: the part only opens what it is handed.
+    openBackend: async () => (await import('./backends/select.ts')).createBackend(settings, env),
+    preloadBackend: async () => (await import('./backends/select.ts')).preloadBackend(settings),
     resources: load(),
     bus: ctx.bus,
     log: ctx.log,

@@ -2,11 +2,12 @@
 // (templates/) under the confdir are picked up without restarting steward.
 
 import { join } from 'node:path';
+import type { Clock, TimerHandle } from '../core/clock.ts';
 
 const SETTLE_MS = 100;
 
 /** Calls `onChange` once per burst of edits until `signal` aborts. */
-export async function watchConfdir(confdir: string, onChange: () => void, signal: AbortSignal): Promise<void> {
+export async function watchConfdir(confdir: string, onChange: () => void, signal: AbortSignal, clock: Clock): Promise<void> {
   const { watch } = await import('chokidar');
   const watcher = watch([join(confdir, 'conf.d'), join(confdir, 'templates')], {
     ignoreInitial: true,
@@ -14,10 +15,10 @@ export async function watchConfdir(confdir: string, onChange: () => void, signal
     atomic: true,
     ignored: (path: string) => /\/\.[^/]*\.(tmp|swp)$|~$/.test(path),
   });
-  let timer: NodeJS.Timeout | undefined;
+  let timer: TimerHandle | undefined;
   const changed = (): void => {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = setTimeout(onChange, SETTLE_MS);
+    timer?.cancel();
+    timer = clock.setTimer(SETTLE_MS, onChange);
   };
   watcher.on('all', changed);
   // An edit made while the watcher was starting raised no event: look once when it is ready
@@ -26,7 +27,7 @@ export async function watchConfdir(confdir: string, onChange: () => void, signal
   signal.addEventListener(
     'abort',
     () => {
-      if (timer !== undefined) clearTimeout(timer);
+      timer?.cancel();
       void watcher.close();
     },
     { once: true },
