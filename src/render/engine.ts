@@ -17,6 +17,8 @@ export interface RenderContext {
 
 export interface CompiledTemplate {
   render(ctx: RenderContext): string;
+  /** Names of the functions this template calls (its own defined templates included); undefined when the engine cannot tell. */
+  readonly calls?: ReadonlySet<string>;
 }
 
 export type EngineName = 'go' | 'nunjucks';

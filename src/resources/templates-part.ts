@@ -20,8 +20,10 @@ import { runCommand } from '../core/exec.ts';
 import { ConfigError, UnavailableError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';
 import type { Part, StopContext } from '../core/part.ts';
-import { TemplateError, type CompiledTemplate, type EngineName, type ExtraFunctions, type TemplateEngine } from '../render/engine.ts';
-import { createTemplateSource, type TemplateSource } from '../render/templates.ts';
+import {
+  createTemplateSource, loadGoEngine, loadNunjucksEngine, TemplateError, type CompiledTemplate, type EngineName, type ExtraFunctions,
+  type TemplateEngine, type TemplateSource,
+} from '../render/index.ts';
 import { KeyCache } from './key-cache.ts';
 import { noopReport } from './noop-report.ts';
 import { processResource, resourceUses, type PipelineContext, type ResourceOutcome } from './pipeline.ts';
@@ -72,8 +74,8 @@ interface ResourceState {
 }
 
 async function loadEngine(name: EngineName, extraNames: readonly string[]): Promise<TemplateEngine> {
-  if (name === 'nunjucks') return (await import('../render/nunjucks.ts')).loadNunjucksEngine();
-  return (await import('../render/go/engine.ts')).createGoEngine({ extraFunctionNames: extraNames });
+  if (name === 'nunjucks') return loadNunjucksEngine();
+  return loadGoEngine({ extraFunctionNames: extraNames });
 }
 
 export function createTemplatesPart(o: TemplatesPartOptions): Part {

@@ -5,8 +5,8 @@ import { createSyncResolver } from './dns.ts';
 import type { SyncResolver } from './dns.ts';
 import { statExists } from './functions.ts';
 import type { ConfdContext } from './functions.ts';
-import { systemClock } from './time.ts';
-import type { GoTime } from './time.ts';
+import { systemClock } from '../go/time.ts';
+import type { GoTime } from '../go/time.ts';
 
 export type ConfdWorld = Pick<ConfdContext, 'now' | 'fileExists' | 'dns'> & {
   /** Stops the resolver thread, if one was started. */
