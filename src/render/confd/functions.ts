@@ -1,19 +1,19 @@
 // confd's template function set (confd 0.17.0-dev, resource/template/template_funcs.go plus
 // memkv's store functions) as plain JavaScript functions, for any engine. Values are plain:
-// strings, numbers, booleans, arrays, { Key, Value } pairs, JSON objects. The Go engine wraps
-// these with Go's types; a nunjucks engine can call them directly.
+// strings, numbers, booleans, arrays, { Key, Value } pairs, JSON objects. The nunjucks engine
+// calls them directly; go-functions.ts gives the Go engine the same functions with Go's types.
 
 import { statSync } from 'node:fs';
-import type { SrvRecord, SyncResolver } from './dns.ts';
 import { GoError } from '../go/errors.ts';
-import { base, dir } from '../go/path.ts';
 import { decodeJsonArray, decodeJsonObject } from '../go/json.ts';
 import type { JsonObject, JsonValue } from '../go/json.ts';
-import { compareGo, goReplace, goSplit, goToLower, goToUpper, lessGo, utf8Length } from '../go/strings.ts';
+import { base, dir } from '../go/path.ts';
 import { goSortArray } from '../go/sort.ts';
-import type { KVPair, KvStore } from './store.ts';
 import { atoi, base64Decode, base64Encode, parseBool } from '../go/strconv.ts';
+import { compareGo, goReplace, goSplit, goToLower, goToUpper, lessGo, utf8Length } from '../go/strings.ts';
 import type { GoTime } from '../go/time.ts';
+import type { SrvRecord, SyncResolver } from './dns.ts';
+import type { KVPair, KvStore } from './store.ts';
 
 /** Where confd's functions get the world from; tests replace the clock, files and DNS. */
 export interface ConfdContext {

@@ -6,6 +6,7 @@ import { base, clean, dir, match } from '../go/path.ts';
 import { compareGo, lessGo } from '../go/strings.ts';
 import { goSortArray } from '../go/sort.ts';
 
+/** memkv's KeyError. */
 function keyError(key: string): MissingKeyError {
   return new MissingKeyError(key, `key does not exist: ${key}`);
 }
