@@ -47,11 +47,18 @@ export function createNunjucksEngine(nunjucks: Nunjucks, world: ConfdWorld = cre
       } catch (error) {
         throw located(error, name, undefined, 'parse');
       }
-      // nunjucks keeps no syntax tree once it has compiled, so the text is parsed once more here.
-      const internals = env as unknown as EnvironmentInternals;
-      const tree = (nunjucks as unknown as NunjucksInternals).parser.parse(text, internals.extensionsList, internals.opts);
+      // nunjucks keeps no syntax tree once it has compiled, so the text is parsed once more, but
+      // only when someone asks: start-up compiles every template and rarely needs to know.
+      let calls: { readonly names: ReadonlySet<string> | undefined } | undefined;
       return {
-        calls: symbolsUsed(tree),
+        get calls(): ReadonlySet<string> | undefined {
+          if (calls === undefined) {
+            const internals = env as unknown as EnvironmentInternals;
+            const tree = (nunjucks as unknown as NunjucksInternals).parser.parse(text, internals.extensionsList, internals.opts);
+            calls = { names: symbolsUsed(tree) };
+          }
+          return calls.names;
+        },
         render(ctx: RenderContext): string {
           let missing: string | undefined;
           const confd = createConfdFunctions({ store: ctx.store, env: ctx.env, ...world });
