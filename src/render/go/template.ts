@@ -14,7 +14,7 @@ import { quote } from './strings.ts';
 
 export interface CompileOptions {
   /**
-   * Functions that are only given when the template runs (execute's `later`): their names, or
+   * Functions that are only given when the template runs (execute's `laterFunctions`): their names, or
    * 'any' to accept every name the map lacks and check it when the template runs, with the
    * parse error Go would have given. Go itself has neither: an unknown name fails the parse.
    */
@@ -26,10 +26,10 @@ export interface GoTemplate<C> {
   /** Every function name the file's templates call, builtins included. */
   readonly calls: ReadonlySet<string>;
   /**
-   * Runs the template named like the file with nil data. `later` holds functions given only now;
+   * Runs the template named like the file with nil data. `laterFunctions` are given only now:
    * the map passed to compile wins over them, and they win over the builtins.
    */
-  execute(ctx: C, later?: GoFunctions<C>): string;
+  execute(ctx: C, laterFunctions?: GoFunctions<C>): string;
 }
 
 const builtinFound: ReadonlyMap<string, FoundFunction<unknown>> = new Map(
@@ -55,9 +55,9 @@ export function compile<C>(name: string, text: string, functions: GoFunctions<C>
   return {
     name,
     calls: functionsCalled(compiled.values()),
-    execute(ctx: C, more?: GoFunctions<C>): string {
+    execute(ctx: C, laterFunctions?: GoFunctions<C>): string {
       for (const u of deferred ?? []) {
-        if (more === undefined || !more.has(u.name)) {
+        if (laterFunctions === undefined || !laterFunctions.has(u.name)) {
           throw new TemplateError(`template: ${name}:${u.line}: function ${quote(u.name)} not defined`, { template: name, line: u.line });
         }
       }
@@ -68,7 +68,7 @@ export function compile<C>(name: string, text: string, functions: GoFunctions<C>
         funcs: (n) => {
           const f = own.get(n);
           if (f !== undefined) return f;
-          const m = more?.get(n);
+          const m = laterFunctions?.get(n);
           if (m !== undefined) return { fn: m, builtin: false };
           return builtinFound.get(n);
         },
