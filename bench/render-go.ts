@@ -3,8 +3,8 @@
 
 import { performance } from 'node:perf_hooks';
 import { KvStore } from '../src/render/confd/store.ts';
-import { GoTime, UTC } from '../src/render/confd/time.ts';
-import { createGoEngine } from '../src/render/go/engine.ts';
+import { GoTime, UTC } from '../src/render/go/time.ts';
+import { createGoEngine } from '../src/render/go-engine.ts';
 
 function buildKeys(): Map<string, string> {
   const keys = new Map<string, string>();

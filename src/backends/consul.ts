@@ -13,12 +13,12 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../core/exit-codes.ts';
 import type { BackoffOptions } from '../core/backoff.ts';
+import { goPathClean } from '../render/index.ts';
 import type { Backend, BackendOptions, Cursor, Snapshot, WatchListener } from './backend.ts';
 import type { TlsMaterial } from './consul/kv-client.ts';
 import { parseConsulNodes } from './consul/nodes.ts';
 import { NodePool } from './consul/pool.ts';
 import { runConsulWatch, type Listing, type PrefixState, type WatchDeps } from './consul/watch.ts';
-import { cleanPath } from './file/go-path.ts';
 import { selectValues } from './file/updates.ts';
 
 export interface ConsulBackendTuning {
@@ -120,7 +120,7 @@ export function createConsulBackend(options: BackendOptions, tuning: ConsulBacke
     const listing = await pool.request((client) => client.list(apiKey(requested), query), signal);
     const values = new Map<string, string>();
     // In Consul's key order; a later key that cleans to the same name wins, as in confd's map.
-    for (const pair of listing.pairs) values.set(cleanPath(`/${pair.key}`), pair.value);
+    for (const pair of listing.pairs) values.set(goPathClean(`/${pair.key}`), pair.value);
     return { values, index: listing.index };
   }
 

@@ -4,7 +4,7 @@
 
 import type { Role } from '../core/events.ts';
 import type { Guard } from '../jobs/guards.ts';
-import type { ExtraFunctions } from '../render/engine.ts';
+import type { ExtraFunctions } from '../render/index.ts';
 import type { Election } from './election.ts';
 
 export interface ClusterView {

@@ -3,12 +3,22 @@
 // key is an error naming the template, the key and the line, never an empty string written.
 
 import type nunjucksModule from 'nunjucks';
-import { KeyNotFoundError } from './confd/errors.ts';
 import { createConfdFunctions } from './confd/functions.ts';
 import { createSystemWorld, type ConfdWorld } from './confd/world.ts';
 import { TemplateError, type CompiledTemplate, type RenderContext, type TemplateEngine } from './engine.ts';
+import { MissingKeyError } from './go/errors.ts';
+import { symbolsUsed } from './nunjucks-calls.ts';
 
 type Nunjucks = typeof nunjucksModule;
+
+// What @types/nunjucks leaves out: the parser, and what the environment hands it.
+interface NunjucksInternals {
+  readonly parser: { parse(text: string, extensions: unknown, opts: unknown): unknown };
+}
+interface EnvironmentInternals {
+  readonly extensionsList: unknown;
+  readonly opts: unknown;
+}
 
 const LOCATION = /\[Line (\d+), Column (\d+)\]/;
 
@@ -19,7 +29,7 @@ function located(error: unknown, name: string, key: string | undefined, phase: '
   const m = LOCATION.exec(message);
   const shift = phase === 'render' ? 1 : 0;
   // nunjucks puts "(name) [Line l, Column c]" on the first line and the cause after it.
-  const cause = message.split('\n').slice(1).join(' ').trim().replace(/^(Error|KeyNotFoundError|ConfdError): /, '') || message;
+  const cause = message.split('\n').slice(1).join(' ').trim().replace(/^(Error|GoError|MissingKeyError): /, '') || message;
   const line = m === null ? (phase === 'render' ? 1 : undefined) : Number(m[1]) + shift;
   const column = m === null ? undefined : Number(m[2]) + shift;
   const where = line === undefined ? name : column === undefined ? `${name}:${line}` : `${name}:${line}:${column}`;
@@ -37,7 +47,18 @@ export function createNunjucksEngine(nunjucks: Nunjucks, world: ConfdWorld = cre
       } catch (error) {
         throw located(error, name, undefined, 'parse');
       }
+      // nunjucks keeps no syntax tree once it has compiled, so the text is parsed once more, but
+      // only when someone asks: start-up compiles every template and rarely needs to know.
+      let calls: { readonly names: ReadonlySet<string> | undefined } | undefined;
       return {
+        get calls(): ReadonlySet<string> | undefined {
+          if (calls === undefined) {
+            const internals = env as unknown as EnvironmentInternals;
+            const tree = (nunjucks as unknown as NunjucksInternals).parser.parse(text, internals.extensionsList, internals.opts);
+            calls = { names: symbolsUsed(tree) };
+          }
+          return calls.names;
+        },
         render(ctx: RenderContext): string {
           let missing: string | undefined;
           const confd = createConfdFunctions({ store: ctx.store, env: ctx.env, ...world });
@@ -46,7 +67,7 @@ export function createNunjucksEngine(nunjucks: Nunjucks, world: ConfdWorld = cre
               try {
                 return f(...args);
               } catch (error) {
-                if (error instanceof KeyNotFoundError) missing = error.key;
+                if (error instanceof MissingKeyError) missing = error.key;
                 throw error;
               }
             };

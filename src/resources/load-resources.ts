@@ -9,8 +9,7 @@ import { integer, oneOf, readFields, text, textOrInteger, texts } from '../confi
 import { parseSignal, parseWait } from '../config/values.ts';
 import { ConfigError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';
-import { goPathJoin } from '../render/confd/gopath.ts';
-import type { EngineName } from '../render/engine.ts';
+import { goPathJoin, type EngineName } from '../render/index.ts';
 import { findResourceFiles } from './find-resources.ts';
 import type { ReloadAction, TemplateResource } from './resource.ts';
 

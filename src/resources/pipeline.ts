@@ -4,9 +4,7 @@
 
 import type { Logger } from '../core/log.ts';
 import { runCommand } from '../core/exec.ts';
-import { goPathJoin } from '../render/confd/gopath.ts';
-import { KvStore } from '../render/confd/store.ts';
-import { TemplateError, type CompiledTemplate, type ExtraFunctions } from '../render/engine.ts';
+import { goPathJoin, KvStore, TemplateError, type CompiledTemplate, type ExtraFunctions } from '../render/index.ts';
 import type { KeyCache } from './key-cache.ts';
 import type { TemplateResource } from './resource.ts';
 import { inspect, stageAndSwap, type Difference } from './stage-and-swap.ts';

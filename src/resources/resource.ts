@@ -1,7 +1,7 @@
 // A template resource: one confd TOML file under conf.d/, resolved against the settings.
 
 import type { SignalName, Wait } from '../config/values.ts';
-import type { EngineName } from '../render/engine.ts';
+import type { EngineName } from '../render/index.ts';
 
 export type ReloadAction =
   | { readonly kind: 'signal'; readonly signal: SignalName }

@@ -22,8 +22,10 @@ import type { Clock } from '../core/clock.ts';
 import { ConfigError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';
 import type { Part, StopContext } from '../core/part.ts';
-import { TemplateError, type CompiledTemplate, type EngineName, type ExtraFunctions, type TemplateEngine } from '../render/engine.ts';
-import { createTemplateSource } from '../render/templates.ts';
+import {
+  createTemplateSource, loadGoEngine, loadNunjucksEngine, TemplateError, type CompiledTemplate, type EngineName, type ExtraFunctions,
+  type TemplateEngine,
+} from '../render/index.ts';
 import { untilDeadline } from './clock-waits.ts';
 import { createWakeup, renderFirst, takeStartUpOutcome } from './first-render.ts';
 import { KeyCache } from './key-cache.ts';
@@ -65,8 +67,8 @@ export interface TemplatesPartOptions {
 }
 
 async function loadEngine(name: EngineName, extraNames: readonly string[]): Promise<TemplateEngine> {
-  if (name === 'nunjucks') return (await import('../render/nunjucks.ts')).loadNunjucksEngine();
-  return (await import('../render/go/engine.ts')).createGoEngine({ extraFunctionNames: extraNames });
+  if (name === 'nunjucks') return loadNunjucksEngine();
+  return loadGoEngine({ extraFunctionNames: extraNames });
 }
 
 /** A live render keeps the last good file whatever goes wrong: the log says what and why. */

@@ -6,11 +6,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfdError } from '../../src/render/confd/errors.ts';
+import { GoError } from '../../src/render/go/errors.ts';
 import { createConfdFunctions, statExists } from '../../src/render/confd/functions.ts';
 import type { ConfdFunctions } from '../../src/render/confd/functions.ts';
 import { KvStore } from '../../src/render/confd/store.ts';
-import { GoTime, UTC, fixedZone } from '../../src/render/confd/time.ts';
+import { GoTime, UTC, fixedZone } from '../../src/render/go/time.ts';
 
 const instant = Date.UTC(2024, 2, 5, 14, 7, 9) / 1000;
 
@@ -36,7 +36,7 @@ function fns(env: Record<string, string> = {}): ConfdFunctions {
 
 function goError(message: string): (e: unknown) => boolean {
   return (e) => {
-    assert.ok(e instanceof ConfdError, String(e));
+    assert.ok(e instanceof GoError, String(e));
     assert.equal(e.message, message);
     return true;
   };

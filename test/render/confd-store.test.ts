@@ -2,8 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfdError, KeyNotFoundError } from '../../src/render/confd/errors.ts';
-import { clean, match } from '../../src/render/confd/gopath.ts';
+import { GoError, MissingKeyError } from '../../src/render/go/errors.ts';
+import { clean, match } from '../../src/render/go/path.ts';
 import { KvStore } from '../../src/render/confd/store.ts';
 
 const store = new KvStore([
@@ -21,7 +21,7 @@ describe('get, getv, exists', () => {
   test('get returns the pair; a missing key throws memkv\'s error naming the key', () => {
     assert.deepEqual(store.get('/app/a'), { Key: '/app/a', Value: 'one' });
     assert.throws(() => store.get('/nope'), (e: unknown) => {
-      assert.ok(e instanceof KeyNotFoundError);
+      assert.ok(e instanceof MissingKeyError);
       assert.equal(e.message, 'key does not exist: /nope');
       assert.equal(e.key, '/nope');
       return true;
@@ -101,7 +101,7 @@ describe("Go's path package", () => {
     assert.equal(match('/a/\\*', '/a/*'), true);
     assert.equal(match('/a/\\*', '/a/b'), false);
     for (const bad of ['[', '[]', '[a-]', '\\', 'a[']) {
-      assert.throws(() => match(bad, 'ab'), (e: unknown) => e instanceof ConfdError && e.message === 'syntax error in pattern', bad);
+      assert.throws(() => match(bad, 'ab'), (e: unknown) => e instanceof GoError && e.message === 'syntax error in pattern', bad);
     }
   });
 });

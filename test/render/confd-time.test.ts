@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { GoTime, UTC, loadLocalZone } from '../../src/render/confd/time.ts';
+import { GoTime, UTC, loadLocalZone } from '../../src/render/go/time.ts';
 
 const layout = '2006-01-02 15:04:05.999999999 -0700 MST';
 const haveZoneinfo = existsSync('/usr/share/zoneinfo/Europe/Berlin');

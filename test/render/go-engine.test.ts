@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { KvStore } from '../../src/render/confd/store.ts';
-import { GoTime, UTC } from '../../src/render/confd/time.ts';
+import { GoTime, UTC } from '../../src/render/go/time.ts';
 import { TemplateError } from '../../src/render/engine.ts';
 import type { ExtraFunctions, RenderContext } from '../../src/render/engine.ts';
-import { createGoEngine } from '../../src/render/go/engine.ts';
+import { createGoEngine } from '../../src/render/go-engine.ts';
 
 function ctx(keys: Record<string, string> = {}, extras: ExtraFunctions = {}, env: Record<string, string> = {}): RenderContext {
   return { store: new KvStore(Object.entries(keys)), env, extras };

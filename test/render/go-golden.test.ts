@@ -7,9 +7,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { KvStore } from '../../src/render/confd/store.ts';
-import { GoTime, UTC } from '../../src/render/confd/time.ts';
+import { GoTime, UTC } from '../../src/render/go/time.ts';
 import { TemplateError } from '../../src/render/engine.ts';
-import { createGoEngine } from '../../src/render/go/engine.ts';
+import { createGoEngine } from '../../src/render/go-engine.ts';
 
 interface Case {
   name?: string;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KvStore } from '../../src/render/confd/store.ts';
-import { createGoEngine } from '../../src/render/go/engine.ts';
+import { createGoEngine } from '../../src/render/go-engine.ts';
 
 const template = `global:
   scrape_interval: {{ getv "/prometheus/config/scrape_interval" "15s" }}

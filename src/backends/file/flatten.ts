@@ -8,7 +8,7 @@
 // `1_000` is 1000, ints above 2^53 must keep their digits).
 
 import type { Alias, Document, Node, ParsedNode, Scalar, YAMLMap, YAMLSeq } from 'yaml';
-import { joinPath } from './go-path.ts';
+import { goPathJoin } from '../../render/index.ts';
 import { confdScalarText, resolveScalar, ScalarTagError, shortTag, type GoScalar } from './yaml-v2-scalars.ts';
 
 export class FileParseError extends Error {
@@ -77,9 +77,9 @@ export function flattenDocument(yaml: YamlModule, file: string, source: string, 
 /** confd's nodeWalk. */
 function walk(node: GoValue, key: string, into: Map<string, string>): void {
   if (node instanceof Map) {
-    for (const [k, v] of node) walk(v, joinPath(key, k), into);
+    for (const [k, v] of node) walk(v, goPathJoin(key, k), into);
   } else if (Array.isArray(node)) {
-    node.forEach((item, i) => walk(item, joinPath(key, String(i)), into));
+    node.forEach((item, i) => walk(item, goPathJoin(key, String(i)), into));
   } else {
     const text = confdScalarText(node);
     if (text !== undefined) into.set(key, text);

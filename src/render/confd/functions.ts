@@ -1,19 +1,19 @@
 // confd's template function set (confd 0.17.0-dev, resource/template/template_funcs.go plus
 // memkv's store functions) as plain JavaScript functions, for any engine. Values are plain:
-// strings, numbers, booleans, arrays, { Key, Value } pairs, JSON objects. The Go engine wraps
-// these with Go's types; a nunjucks engine can call them directly.
+// strings, numbers, booleans, arrays, { Key, Value } pairs, JSON objects. The nunjucks engine
+// calls them directly; go-functions.ts gives the Go engine the same functions with Go's types.
 
 import { statSync } from 'node:fs';
+import { GoError } from '../go/errors.ts';
+import { decodeJsonArray, decodeJsonObject } from '../go/json.ts';
+import type { JsonObject, JsonValue } from '../go/json.ts';
+import { base, dir } from '../go/path.ts';
+import { goSortArray } from '../go/sort.ts';
+import { atoi, base64Decode, base64Encode, parseBool } from '../go/strconv.ts';
+import { compareGo, goReplace, goSplit, goToLower, goToUpper, lessGo, utf8Length } from '../go/strings.ts';
+import type { GoTime } from '../go/time.ts';
 import type { SrvRecord, SyncResolver } from './dns.ts';
-import { ConfdError } from './errors.ts';
-import { base, dir } from './gopath.ts';
-import { decodeJsonArray, decodeJsonObject } from './gojson.ts';
-import type { JsonObject, JsonValue } from './gojson.ts';
-import { compareGo, goReplace, goSplit, goToLower, goToUpper, lessGo, utf8Length } from './gostrings.ts';
-import { goSortArray } from './gosort.ts';
 import type { KVPair, KvStore } from './store.ts';
-import { atoi, base64Decode, base64Encode, parseBool } from './strconv.ts';
-import type { GoTime } from './time.ts';
 
 /** Where confd's functions get the world from; tests replace the clock, files and DNS. */
 export interface ConfdContext {
@@ -55,11 +55,11 @@ function intOp(a: IntValue, b: IntValue, op: '+' | '-' | '*' | '/' | '%'): IntVa
       case '-': r = a - b; break;
       case '*': r = a * b; break;
       case '/':
-        if (b === 0) throw new ConfdError('runtime error: integer divide by zero');
+        if (b === 0) throw new GoError('runtime error: integer divide by zero');
         r = Math.trunc(a / b);
         break;
       case '%':
-        if (b === 0) throw new ConfdError('runtime error: integer divide by zero');
+        if (b === 0) throw new GoError('runtime error: integer divide by zero');
         r = a % b;
         break;
     }
@@ -72,10 +72,10 @@ function intOp(a: IntValue, b: IntValue, op: '+' | '-' | '*' | '/' | '%'): IntVa
     case '-': return int64(x - y);
     case '*': return int64(x * y);
     case '/':
-      if (y === 0n) throw new ConfdError('runtime error: integer divide by zero');
+      if (y === 0n) throw new GoError('runtime error: integer divide by zero');
       return int64(x / y);
     case '%':
-      if (y === 0n) throw new ConfdError('runtime error: integer divide by zero');
+      if (y === 0n) throw new GoError('runtime error: integer divide by zero');
       return int64(x % y);
   }
 }
@@ -149,26 +149,15 @@ export function getenv(env: ConfdContext['env'], key: string, ...defaults: strin
 
 /** confd's map: key/value arguments into an object; keys must be strings. */
 export function createMap(...values: unknown[]): Record<string, unknown> {
-  if (values.length % 2 !== 0) throw new ConfdError('invalid map call');
+  if (values.length % 2 !== 0) throw new GoError('invalid map call');
   const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (let i = 0; i < values.length; i += 2) {
     const k = values[i];
-    if (typeof k !== 'string') throw new ConfdError('map keys must be strings');
+    if (typeof k !== 'string') throw new GoError('map keys must be strings');
     out[k] = values[i + 1];
   }
   return out;
 }
-
-/** The names confd defines, in addition to text/template's builtins. */
-export const confdFunctionNames = [
-  'base', 'split', 'json', 'jsonArray', 'dir', 'map', 'getenv', 'join', 'datetime', 'toUpper',
-  'toLower', 'contains', 'replace', 'trimSuffix', 'lookupIP', 'lookupIPV4', 'lookupIPV6',
-  'lookupSRV', 'fileExists', 'base64Encode', 'base64Decode', 'parseBool', 'reverse',
-  'sortByLength', 'sortKVByLength', 'add', 'sub', 'div', 'mod', 'mul', 'seq', 'atoi',
-  'exists', 'ls', 'lsdir', 'get', 'gets', 'getv', 'getvs',
-] as const;
-
-export type ConfdFunctionName = (typeof confdFunctionNames)[number];
 
 export interface ConfdFunctions {
   getv(key: string, ...defaults: string[]): string;
@@ -213,7 +202,7 @@ export interface ConfdFunctions {
 }
 
 /**
- * confd's functions bound to one render's context. Errors are thrown as ConfdError with the
+ * confd's functions bound to one render's context. Errors are thrown as GoError with the
  * message Go's error would print (e.g. "key does not exist: /db/host").
  */
 export function createConfdFunctions(ctx: ConfdContext): ConfdFunctions {

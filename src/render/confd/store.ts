@@ -1,10 +1,15 @@
 // confd's key/value view for one template resource: memkv's semantics (kelseyhightower/memkv,
 // the version confd's last master builds with), read-only since a render never writes.
 
-import { KeyNotFoundError } from './errors.ts';
-import { base, clean, dir, match } from './gopath.ts';
-import { compareGo, lessGo } from './gostrings.ts';
-import { goSortArray } from './gosort.ts';
+import { MissingKeyError } from '../go/errors.ts';
+import { base, clean, dir, match } from '../go/path.ts';
+import { compareGo, lessGo } from '../go/strings.ts';
+import { goSortArray } from '../go/sort.ts';
+
+/** memkv's KeyError. */
+function keyError(key: string): MissingKeyError {
+  return new MissingKeyError(key, `key does not exist: ${key}`);
+}
 
 /** memkv.KVPair; field names are the ones templates use (`.Key`, `.Value`). */
 export interface KVPair {
@@ -67,10 +72,10 @@ export class KvStore {
     return this.#byKey.has(key);
   }
 
-  /** `get`: the pair for key; throws KeyNotFoundError ("key does not exist: KEY"). */
+  /** `get`: the pair for key; throws memkv's KeyError ("key does not exist: KEY"). */
   get(key: string): KVPair {
     const e = this.#byKey.get(key);
-    if (e === undefined) throw new KeyNotFoundError(key);
+    if (e === undefined) throw keyError(key);
     return e.pair;
   }
 
@@ -79,7 +84,7 @@ export class KvStore {
     const e = this.#byKey.get(key);
     if (e !== undefined) return e.pair.Value;
     if (defaults.length > 0) return defaults[0] as string;
-    throw new KeyNotFoundError(key);
+    throw keyError(key);
   }
 
   /** `gets`: pairs whose key matches the path.Match pattern, sorted by key. */

@@ -1,12 +1,12 @@
 // The outside world confd's functions read (clock, file system, DNS), created lazily so that
 // a template that never asks for the time or a lookup starts no resolver thread.
 
+import { systemClock } from '../go/time.ts';
+import type { GoTime } from '../go/time.ts';
 import { createSyncResolver } from './dns.ts';
 import type { SyncResolver } from './dns.ts';
 import { statExists } from './functions.ts';
 import type { ConfdContext } from './functions.ts';
-import { systemClock } from './time.ts';
-import type { GoTime } from './time.ts';
 
 export type ConfdWorld = Pick<ConfdContext, 'now' | 'fileExists' | 'dns'> & {
   /** Stops the resolver thread, if one was started. */

@@ -1,9 +1,9 @@
 // text/template's builtin functions (funcs.go): and, or, not, len, index, slice, print,
 // printf, println, html, js, urlquery, call, eq, ne, lt, le, gt, ge, with Go's error texts.
 
-import { compareGo, fromUtf8, isPrint, utf8Bytes, utf8Length } from '../confd/gostrings.ts';
+import { compareGo, fromUtf8, isPrint, utf8Bytes, utf8Length } from './strings.ts';
 import { formatValue, sprint, sprintf, sprintln } from './fmt.ts';
-import { GoCallError } from './funcs.ts';
+import { GoError } from './errors.ts';
 import type { GoFunc } from './funcs.ts';
 import {
   GoComplex, GoMap, GoNum, GoPtr, GoSlice, GoStruct, GoTimeValue, IFACE, INT, REFLECT, STRING, UINT8,
@@ -14,7 +14,7 @@ import type { GoType, GoValue, MapKey } from './value.ts';
 type BasicKind = 'invalid' | 'bool' | 'complex' | 'int' | 'float' | 'string' | 'uint';
 
 function fail(msg: string): never {
-  throw new GoCallError(msg);
+  throw new GoError(msg);
 }
 
 const ZERO_VALUE_TYPE = 'reflect: call of reflect.Value.Type on zero Value';

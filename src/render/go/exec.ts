@@ -2,11 +2,11 @@
 // order, argument conversion, truthiness, printing, and Go's exec error texts with
 // "template: NAME:LINE:COL: executing \"NAME\" at <NODE>: ..." locations.
 
-import { KeyNotFoundError } from '../confd/errors.ts';
-import { quote, utf8Length } from '../confd/gostrings.ts';
+import { quote, utf8Length } from './strings.ts';
 import { TemplateError } from '../engine.ts';
+import { MissingKeyError } from './errors.ts';
 import { formatValue, keyValue, sortedKeys, sprint } from './fmt.ts';
-import type { GoFunc, RunContext } from './funcs.ts';
+import type { GoFunc } from './funcs.ts';
 import { nodeString } from './nodes.ts';
 import type {
   BranchNode, ChainNode, CommandNode, FieldNode, IdentifierNode, Node, NumberNode, PipeNode,
@@ -27,12 +27,18 @@ const CONTINUE = Symbol('continue');
 
 export const MAX_EXEC_DEPTH = 100000;
 
+/** A function as the executor finds it; `and` and `or` evaluate lazily only when builtin. */
+export interface FoundFunction<C> {
+  readonly fn: GoFunc<C>;
+  readonly builtin: boolean;
+}
+
 /** Everything a render needs besides the data: templates, functions, the source text. */
-export interface Program {
+export interface Program<C> {
   readonly name: string;
   readonly text: string;
   readonly trees: ReadonlyMap<string, Tree>;
-  readonly funcs: (name: string) => { fn: GoFunc; builtin: boolean } | undefined;
+  readonly funcs: (name: string) => FoundFunction<C> | undefined;
 }
 
 /** State shared by a render and the templates it calls. */
@@ -63,9 +69,9 @@ export function location(text: string, parseName: string, pos: number): { line: 
   return { line, col, loc: `${parseName}:${line}:${col}` };
 }
 
-class ExecState {
-  readonly prog: Program;
-  readonly rc: RunContext;
+class ExecState<C> {
+  readonly prog: Program<C>;
+  readonly ctx: C;
   tmplName: string;
   node: Node | null = null;
   vars: Var[];
@@ -75,9 +81,9 @@ class ExecState {
   /** Set by evalField: whether the value it returned sits in an interface{} slot. */
   lastIface = false;
 
-  constructor(prog: Program, rc: RunContext, tmplName: string, vars: Var[], depth: number, shared: Shared) {
+  constructor(prog: Program<C>, ctx: C, tmplName: string, vars: Var[], depth: number, shared: Shared) {
     this.prog = prog;
-    this.rc = rc;
+    this.ctx = ctx;
     this.tmplName = tmplName;
     this.vars = vars;
     this.depth = depth;
@@ -246,7 +252,7 @@ class ExecState {
     if (this.depth === MAX_EXEC_DEPTH) this.errorf(`exceeded maximum template depth (${MAX_EXEC_DEPTH})`);
     const newDot = this.evalPipeline(dot, dotIface, t.pipe);
     this.shared.call = { node: t, name: this.tmplName };
-    const s = new ExecState(this.prog, this.rc, t.name, [{ name: '$', value: newDot, iface: false }], this.depth + 1, this.shared);
+    const s = new ExecState(this.prog, this.ctx, t.name, [{ name: '$', value: newDot, iface: false }], this.depth + 1, this.shared);
     s.node = this.node;
     s.walk(newDot, false, tree.root);
   }
@@ -397,7 +403,7 @@ class ExecState {
   }
 
   evalCall(
-    dot: GoValue, dotIface: boolean, fn: GoFunc | GoMethod, isBuiltin: boolean, node: Node, name: string,
+    dot: GoValue, dotIface: boolean, fn: GoFunc<C> | GoMethod, isBuiltin: boolean, node: Node, name: string,
     argNodes: readonly Node[] | null, final: Final, isMethod: boolean, recv: GoValue,
   ): GoValue {
     const args = argNodes !== null ? argNodes.slice(1) : [];
@@ -435,11 +441,11 @@ class ExecState {
       argv[i] = this.validateType(final, t);
     }
     try {
-      return isMethod ? (fn as GoMethod).call(recv, argv) : (fn as GoFunc).call(argv, this.rc);
+      return isMethod ? (fn as GoMethod).call(recv, argv) : (fn as GoFunc<C>).call(argv, this.ctx);
     } catch (e) {
       if (e instanceof TemplateError || isStackOverflow(e)) throw e;
       this.at(node);
-      const key = e instanceof KeyNotFoundError ? e.key : undefined;
+      const key = e instanceof MissingKeyError ? e.key : undefined;
       this.errorf(`error calling ${name}: ${e instanceof Error ? e.message : String(e)}`, key);
     }
   }
@@ -550,16 +556,16 @@ export function intFromBig(b: bigint): number | bigint {
  * stack runs out long before Go's limit of 100000 nested {{template}} calls; that is reported
  * with Go's message, at the innermost call.
  */
-export function execute(prog: Program, name: string, rc: RunContext): string {
+export function execute<C>(prog: Program<C>, name: string, ctx: C): string {
   const tree = prog.trees.get(name);
   const shared: Shared = { out: [], call: null };
-  const s = new ExecState(prog, rc, name, [{ name: '$', value: undefined, iface: false }], 0, shared);
+  const s = new ExecState(prog, ctx, name, [{ name: '$', value: undefined, iface: false }], 0, shared);
   if (tree === undefined) s.errorf(`${quote(name)} is an incomplete or empty template`);
   try {
     s.walk(undefined, false, (tree as Tree).root);
   } catch (e) {
     if (isStackOverflow(e) && shared.call !== null) {
-      const at = new ExecState(prog, rc, shared.call.name, [], 0, shared);
+      const at = new ExecState(prog, ctx, shared.call.name, [], 0, shared);
       at.node = shared.call.node;
       at.errorf(`exceeded maximum template depth (${MAX_EXEC_DEPTH})`);
     }

@@ -1,7 +1,7 @@
 // Go's fmt printing (Sprint, Sprintln, Sprintf) over the Go value model: verbs, flags, width,
 // precision, argument indexes, and Go's error forms (%!d(string=hi), %!v(MISSING), ...).
 
-import { canBackquote, compareGo, isPrint, quote, quoteRune, utf8Bytes } from '../confd/gostrings.ts';
+import { canBackquote, compareGo, isPrint, quote, quoteRune, utf8Bytes } from './strings.ts';
 import { formatFloat } from './ftoa.ts';
 import type { FloatFormat } from './ftoa.ts';
 import {

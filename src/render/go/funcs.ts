@@ -1,27 +1,16 @@
 // How Go functions look to the executor: typed parameters (arguments are converted and
-// checked as text/template does with reflect), one result, errors thrown as GoCallError.
+// checked as text/template does with reflect), one result, errors thrown as GoError. `C` is
+// what a dialect's functions read at execution (confd's: the key store, env, clock, DNS).
 
-import type { ConfdContext } from '../confd/functions.ts';
-import type { ExtraFunctions } from '../engine.ts';
 import type { GoType, GoValue } from './value.ts';
 
-export interface RunContext {
-  readonly confd: ConfdContext;
-  readonly extras: ExtraFunctions;
-}
-
-export interface GoFunc {
+export interface GoFunc<C = unknown> {
   /** Fixed parameters. */
   readonly params: readonly GoType[];
   /** Element type of a final ...T parameter. */
   readonly variadic?: GoType;
-  readonly call: (args: GoValue[], rc: RunContext) => GoValue;
+  readonly call: (args: GoValue[], ctx: C) => GoValue;
 }
 
-/** An error returned (or a panic raised) by a function; the message is Go's error text. */
-export class GoCallError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GoCallError';
-  }
-}
+/** A dialect: the functions its templates may call, by name, besides text/template's builtins. */
+export type GoFunctions<C> = ReadonlyMap<string, GoFunc<C>>;

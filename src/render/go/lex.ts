@@ -2,7 +2,7 @@
 // "{{- " / " -}}" trim markers, comments, and its error messages. Positions are indices into
 // the JavaScript string; error messages convert them to Go's byte columns.
 
-import { isPrint, quote } from '../confd/gostrings.ts';
+import { isPrint, quote } from './strings.ts';
 
 export const T = {
   error: 0, bool: 1, char: 2, charConstant: 3, comment: 4, complex: 5, assign: 6, declare: 7,

@@ -1,7 +1,7 @@
 // text/template's parse tree, and the String() forms Go prints in error messages
 // ("executing \"t\" at <getv \"/x\">").
 
-import { quote } from '../confd/gostrings.ts';
+import { quote } from './strings.ts';
 
 export interface TextNode { readonly type: 'text'; readonly pos: number; readonly text: string }
 export interface ListNode { readonly type: 'list'; readonly pos: number; readonly nodes: Node[] }

@@ -3,7 +3,7 @@
 // functions unknown at parse time can be deferred to render time, when steward's extra
 // functions are known.
 
-import { fromUtf8, quote } from '../confd/gostrings.ts';
+import { fromUtf8, quote } from './strings.ts';
 import { lex, T } from './lex.ts';
 import type { Item, ItemType } from './lex.ts';
 import { isEmptyTree } from './nodes.ts';

@@ -10,7 +10,7 @@
 //   GoNum          any other numeric type (float64, uint8, uint16, int64, time.Month, ...)
 //   GoSlice/GoMap/GoStruct/GoPtr/GoTimeValue   composite values carrying their Go type
 
-import type { GoTime } from '../confd/time.ts';
+import type { GoTime } from './time.ts';
 
 export type Kind =
   | 'bool' | 'int' | 'int64' | 'uint8' | 'uint16' | 'float64' | 'complex128' | 'string'

@@ -1,7 +1,8 @@
-// confd's `datetime` is Go's time.Now(): a time.Time in the local zone that Go itself resolves
+// Go's time package as templates meet it: time.Now() in the local zone that Go itself resolves
 // (TZ unset -> /etc/localtime, TZ="" -> UTC, TZ=Name -> /usr/share/zoneinfo/Name, failure ->
-// UTC). Node's Date would resolve zones from ICU instead, which disagrees with Go when the
-// container has no zone files, so zones are read from the TZif files here, as Go does.
+// UTC), and time.Time's methods and Format. Node's Date would resolve zones from ICU instead,
+// which disagrees with Go when the container has no zone files, so zones are read from the TZif
+// files here, as Go does. (confd's `datetime` is time.Now().)
 
 import { readFileSync } from 'node:fs';
 

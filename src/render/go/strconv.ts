@@ -1,11 +1,11 @@
 // The strconv and encoding/base64 behaviour behind confd's parseBool, atoi, base64Encode and
 // base64Decode, with Go's error texts.
 
-import { ConfdError } from './errors.ts';
-import { fromUtf8, quote, utf8Bytes } from './gostrings.ts';
+import { GoError } from './errors.ts';
+import { fromUtf8, quote, utf8Bytes } from './strings.ts';
 
-function numError(fn: string, num: string, err: string): ConfdError {
-  return new ConfdError(`strconv.${fn}: parsing ${quote(num)}: ${err}`);
+function numError(fn: string, num: string, err: string): GoError {
+  return new GoError(`strconv.${fn}: parsing ${quote(num)}: ${err}`);
 }
 
 /** strconv.ParseBool. */
@@ -57,8 +57,8 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const DECODE = new Int16Array(256).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
 
-function corrupt(at: number): ConfdError {
-  return new ConfdError(`illegal base64 data at input byte ${at}`);
+function corrupt(at: number): GoError {
+  return new GoError(`illegal base64 data at input byte ${at}`);
 }
 
 /**

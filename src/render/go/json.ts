@@ -2,8 +2,8 @@
 // jsonArray call it: same accepted syntax, same error texts (Go checks the whole input before
 // decoding, so a syntax error anywhere wins over a type mismatch).
 
-import { ConfdError } from './errors.ts';
-import { quote } from './gostrings.ts';
+import { GoError } from './errors.ts';
+import { quote } from './strings.ts';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
 export interface JsonObject {
@@ -28,7 +28,7 @@ function quoteChar(s: string, pos: number): string {
   return "'" + q.slice(1, -1) + "'";
 }
 
-class JsonSyntaxError extends ConfdError {}
+class JsonSyntaxError extends GoError {}
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
@@ -309,8 +309,8 @@ export function decodeJsonObject(text: string): JsonObject | null {
   const v = p.parse();
   const k = kindOf(v);
   if (k === 'null') return null;
-  if (k !== 'object') throw new ConfdError(`json: cannot unmarshal ${k} into Go value of type map[string]interface {}`);
-  if (p.numberError !== null) throw new ConfdError(p.numberError);
+  if (k !== 'object') throw new GoError(`json: cannot unmarshal ${k} into Go value of type map[string]interface {}`);
+  if (p.numberError !== null) throw new GoError(p.numberError);
   return v as JsonObject;
 }
 
@@ -320,7 +320,7 @@ export function decodeJsonArray(text: string): JsonValue[] | null {
   const v = p.parse();
   const k = kindOf(v);
   if (k === 'null') return null;
-  if (k !== 'array') throw new ConfdError(`json: cannot unmarshal ${k} into Go value of type []interface {}`);
-  if (p.numberError !== null) throw new ConfdError(p.numberError);
+  if (k !== 'array') throw new GoError(`json: cannot unmarshal ${k} into Go value of type []interface {}`);
+  if (p.numberError !== null) throw new GoError(p.numberError);
   return v as JsonValue[];
 }

@@ -1,7 +1,8 @@
-// Go's "path" package (slash-separated paths), which confd and memkv use for keys:
-// Clean, Base, Dir and Match with Go's exact rules.
+// Go's "path" package (slash-separated paths): Clean, Base, Dir, Match and Join with Go's exact
+// rules. memkv and confd name keys with it, and so do steward's backends (the file backend joins
+// map keys and list indexes onto "/", the Consul backend cleans "/" + the Consul key).
 
-import { ConfdError } from './errors.ts';
+import { GoError } from './errors.ts';
 
 /** path.Clean. */
 export function clean(p: string): string {
@@ -56,7 +57,7 @@ export function dir(p: string): string {
 export const errBadPattern = 'syntax error in pattern';
 
 function badPattern(): never {
-  throw new ConfdError(errBadPattern);
+  throw new GoError(errBadPattern);
 }
 
 interface Chunk {
@@ -171,7 +172,7 @@ function matchChunk(chunk: string, s: string): string | null {
   return failed ? null : s;
 }
 
-/** path.Match: throws ConfdError("syntax error in pattern") for a malformed pattern. */
+/** path.Match: throws GoError("syntax error in pattern") for a malformed pattern. */
 export function match(pattern: string, name: string): boolean {
   outer: while (pattern.length > 0) {
     const { star, chunk, rest } = scanChunk(pattern);
@@ -202,8 +203,8 @@ export function match(pattern: string, name: string): boolean {
   return name.length === 0;
 }
 
-/** Go's path.Join: the non-empty elements joined with "/", then cleaned ("" when all are empty). */
-export function goPathJoin(...elements: string[]): string {
+/** path.Join: the non-empty elements joined with "/", then cleaned ("" when all are empty). */
+export function join(...elements: readonly string[]): string {
   const parts = elements.filter((e) => e !== '');
   return parts.length === 0 ? '' : clean(parts.join('/'));
 }
