@@ -1,5 +1,5 @@
-// Campaigns for leadership on a key prefix, built on the session's lease and on transactions, as etcd's
-// own concurrency/election does: each candidate puts `<election>/<lease hex>` bound to its
+// Campaigns for leadership on a key prefix, built on the session's lease and on transactions, as
+// etcd's own concurrency/election does: each candidate puts `<election>/<lease hex>` bound to its
 // lease (create-if-absent), the key with the lowest create revision leads, and a candidate
 // watches only the key just before its own. It replaces etcd3's Election, whose defects would
 // reach steward: a campaign that failed can still emit 'elected' later, "campaign again on
