@@ -8,8 +8,9 @@ import { messageOf, type EtcdClient, type EtcdDriver } from '../../stores/etcd/c
 
 export interface Caller {
   /**
-   * Runs `fn` on this caller's client; `deadline` (epoch ms) is for the client's call. Rejects with an error naming `what` at the deadline, and with the signal's
-   * reason as soon as `signal` aborts.
+   * Runs `fn` on this caller's client; `deadline` (epoch ms) is for the client's call. Rejects
+   * with an error naming `what` at the deadline, and with the signal's reason as soon as
+   * `signal` aborts.
    */
   call<T>(what: string, fn: (client: EtcdClient, deadline: number) => Promise<T>, signal: AbortSignal, timeoutMs?: number): Promise<T>;
   /** Closes every client now; calls in flight fail. */
@@ -75,6 +76,7 @@ export function createCaller(etcd: EtcdDriver, newClient: () => EtcdClient, sour
     },
   };
 }
+
 /** The error (or its cause) says the connection, not etcd's answer, failed: retrying may help. */
 export function isTransient(etcd: EtcdDriver, error: unknown): boolean {
   return isConnectionError(etcd, error instanceof Error && error.cause !== undefined ? error.cause : error);
