@@ -11,7 +11,7 @@ import type { ClusterView } from './cluster/cluster-view.ts';
 import { CLUSTER_FUNCTIONS } from './cluster/cluster-view.ts';
 import { hasJobs } from './jobs/has-jobs.ts';
 import type { Guards } from './jobs/guards.ts';
-import type { LocksPart } from './jobs/locks-part.ts';
+import type { LocksPart } from './cluster/locks-part.ts';
 import { findResourceFiles } from './resources/find-resources.ts';
 
 export interface PartContext {
@@ -97,11 +97,12 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
   }
   if (serves && ctx.settings.waitFor.length > 0) {
     const { createWaitForPart } = await import('./cluster/wait-for.ts');
-    parts.push(createWaitForPart({ settings: ctx.settings, sources: ctx.sources, env: ctx.env, log: ctx.log, clock: ctx.clock }));
+    const openBackend = async () => (await import('./backends/select.ts')).createBackend(ctx.settings, ctx.env);
+    parts.push(createWaitForPart({ settings: ctx.settings, sources: ctx.sources, env: ctx.env, log: ctx.log, clock: ctx.clock, openBackend }));
   }
   let locks: LocksPart | undefined;
   if (serves && ctx.settings.fsLocks.length > 0) {
-    const { createLocksPart } = await import('./jobs/locks-part.ts');
+    const { createLocksPart } = await import('./cluster/locks-part.ts');
     locks = createLocksPart({ settings: ctx.settings, env: ctx.env, bus: ctx.bus, log: ctx.log, clock: ctx.clock });
     parts.push(locks);
   }

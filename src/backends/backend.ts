@@ -4,6 +4,8 @@
 // compaction, index resets and fail-over are the backend's business; the caller only sees
 // updates and a health status.
 
+import type { StoreOptions, StoreStatus, WatchListener } from '../stores/types.ts';
+
 /** Where a read happened, so that a watch can start right after it (etcd revision, Consul index). */
 export type Cursor = unknown;
 
@@ -13,20 +15,9 @@ export interface Snapshot {
   readonly cursor: Cursor;
 }
 
-/** What changed. `full` replaces everything under the watched keys (after a resync). */
-export type Update =
-  | { readonly kind: 'delta'; readonly set: ReadonlyMap<string, string>; readonly deleted: readonly string[] }
-  | { readonly kind: 'full'; readonly values: ReadonlyMap<string, string> };
-
-export type BackendStatus =
-  | { readonly state: 'ok' }
-  | { readonly state: 'unreachable'; readonly error: string; readonly retryInMs: number };
-
-export interface WatchListener {
-  update(update: Update): void;
-  /** Reported on every change of health (not on every retry). */
-  status(status: BackendStatus): void;
-}
+export type { Update, WatchListener } from '../stores/types.ts';
+/** A store's health as a watch reports it. */
+export type BackendStatus = StoreStatus;
 
 export interface Backend {
   /** 'etcd' | 'consul' | 'file' | 'env', for logs. */
@@ -54,21 +45,8 @@ export interface Backend {
   close(): Promise<void>;
 }
 
-/** What a backend needs from steward's settings. */
-export interface BackendOptions {
-  /** Addresses from CONFD_NODE/--node, with or without a scheme. */
-  readonly nodes: readonly string[];
-  /** Scheme for addresses given without one (CONFD_SCHEME). */
-  readonly scheme: string;
+/** What a backend needs from steward's settings: a store's connection, the files, the environment. */
+export interface BackendOptions extends StoreOptions {
   readonly files: readonly string[];
-  readonly tls: {
-    readonly cert: string | undefined;
-    readonly key: string | undefined;
-    readonly ca: string | undefined;
-  };
-  readonly username: string | undefined;
-  readonly password: string | undefined;
-  /** Consul ACL token. */
-  readonly token: string | undefined;
   readonly env: Readonly<Record<string, string | undefined>>;
 }

@@ -1,6 +1,6 @@
 // The Consul backend: confd's consul client semantics (§3.2 of the confd notes) for reads, with
-// a watch built on blocking queries (consul/watch.ts) and fail-over between agents
-// (consul/pool.ts).
+// a watch built on blocking queries (stores/consul/watch.ts) over the Consul store's connection
+// (stores/consul/connection.ts: fail-over between agents, TLS, token, deadlines).
 //
 // read(): one recursive GET per requested key, leading "/" stripped for the API, every returned
 // key made absolute and cleaned as confd's path.Join("/", key) does, values as strings (an
@@ -10,15 +10,11 @@
 // and the token comes from CONSUL_HTTP_TOKEN through the settings (confd reads the same
 // variable itself). confd's -basic-auth is not supported for Consul.
 
-import { readFileSync } from 'node:fs';
-import { ConfigError } from '../core/exit-codes.ts';
 import type { BackoffOptions } from '../core/backoff.ts';
 import { goPathClean } from '../render/index.ts';
+import { apiKey, consulConnection } from '../stores/consul/connection.ts';
+import { runConsulWatch, type Listing, type PrefixState, type WatchDeps } from '../stores/consul/watch.ts';
 import type { Backend, BackendOptions, Cursor, Snapshot, WatchListener } from './backend.ts';
-import type { TlsMaterial } from './consul/kv-client.ts';
-import { parseConsulNodes } from './consul/nodes.ts';
-import { NodePool } from './consul/pool.ts';
-import { runConsulWatch, type Listing, type PrefixState, type WatchDeps } from './consul/watch.ts';
 import { selectValues } from './file/updates.ts';
 
 export interface ConsulBackendTuning {
@@ -48,11 +44,6 @@ function isConsulCursor(cursor: Cursor): cursor is ConsulCursor {
   return typeof cursor === 'object' && cursor !== null && (cursor as { kind?: unknown }).kind === 'steward-consul-cursor';
 }
 
-/** confd strips one leading "/" before calling the API. */
-function apiKey(requested: string): string {
-  return requested.startsWith('/') ? requested.slice(1) : requested;
-}
-
 /** Consul's recursive read matches a plain string prefix of the key. */
 function covers(requested: string, key: string): boolean {
   return key.startsWith(requested.startsWith('/') ? requested : `/${requested}`);
@@ -69,55 +60,19 @@ export function coveringKeys(keys: readonly string[]): string[] {
     .map(([, key]) => key);
 }
 
-function readTlsFile(path: string | undefined, variable: string): Buffer | undefined {
-  if (path === undefined || path === '') return undefined;
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw new ConfigError(`${variable}: cannot read ${path}: ${reason}`);
-  }
-}
-
 /** Loads the npm client ahead of the first request (to overlap it with other start-up work). */
-export async function preloadConsul(): Promise<void> {
-  await import('consul');
-}
-
-/** Reads the CA, client certificate and key that CONFD_CLIENT_* name (both or neither of cert and key). */
-export function readConsulTls(tls: BackendOptions['tls']): TlsMaterial {
-  const hasCert = (tls.cert ?? '') !== '';
-  const hasKey = (tls.key ?? '') !== '';
-  if (hasCert !== hasKey) {
-    throw new ConfigError(
-      hasCert
-        ? 'CONFD_CLIENT_KEY (--client-key): needed with CONFD_CLIENT_CERT for a Consul client certificate'
-        : 'CONFD_CLIENT_CERT (--client-cert): needed with CONFD_CLIENT_KEY for a Consul client certificate',
-    );
-  }
-  return {
-    ca: readTlsFile(tls.ca, 'CONFD_CLIENT_CAKEYS (--client-cakeys)'),
-    cert: readTlsFile(tls.cert, 'CONFD_CLIENT_CERT (--client-cert)'),
-    key: readTlsFile(tls.key, 'CONFD_CLIENT_KEY (--client-key)'),
-  };
-}
+export { preloadConsul } from '../stores/consul/connection.ts';
 
 export function createConsulBackend(options: BackendOptions, tuning: ConsulBackendTuning = {}): Backend {
-  const nodes = parseConsulNodes(options.nodes, options.scheme);
-  const tls = readConsulTls(options.tls);
-  const waitMs = tuning.waitMs ?? DEFAULT_WAIT_MS;
-  const requestTimeoutMs = tuning.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const pool = new NodePool(nodes, tls, options.token);
+  const connection = consulConnection(options, {
+    waitMs: tuning.waitMs ?? DEFAULT_WAIT_MS,
+    requestTimeoutMs: tuning.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+  });
   const closing = new AbortController();
   const running = new Set<Promise<void>>();
 
   async function list(requested: string, index: number | undefined, signal: AbortSignal): Promise<Listing> {
-    const query =
-      index === undefined
-        ? { timeoutMs: requestTimeoutMs, signal }
-        : // Consul may add up to wait/16 to the wait before it answers.
-          { index, waitMs, timeoutMs: waitMs + Math.ceil(waitMs / 16) + requestTimeoutMs, signal };
-    const listing = await pool.request((client) => client.list(apiKey(requested), query), signal);
+    const listing = await connection.list(apiKey(requested), index, signal);
     const values = new Map<string, string>();
     // In Consul's key order; a later key that cleans to the same name wins, as in confd's map.
     for (const pair of listing.pairs) values.set(goPathClean(`/${pair.key}`), pair.value);
@@ -128,7 +83,7 @@ export function createConsulBackend(options: BackendOptions, tuning: ConsulBacke
 
   return {
     name: 'consul',
-    source: nodes.map((n) => n.url).join(', '),
+    source: connection.source,
 
     async read(keys: readonly string[], signal: AbortSignal): Promise<Snapshot> {
       if (closing.signal.aborted) throw new Error('the Consul backend is closed');
@@ -179,7 +134,7 @@ export function createConsulBackend(options: BackendOptions, tuning: ConsulBacke
     async close(): Promise<void> {
       closing.abort();
       await Promise.allSettled([...running]);
-      await pool.destroy();
+      await connection.close();
     },
   };
 }

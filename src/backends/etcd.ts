@@ -1,15 +1,18 @@
 // The etcd (v3) backend, with confd's etcdv3 semantics: reads at one revision, prefix watches
-// from the read's revision, `/app/db` covering `/app/db/...` but not `/app/dbx`. Built on the npm
-// etcd3 client, loaded on first use.
+// from the read's revision, `/app/db` covering `/app/db/...` but not `/app/dbx`. The connection,
+// reads and watches are the etcd store's (stores/etcd/); its client library is loaded on first use.
 
-import type { Etcd3 } from 'etcd3';
 import type { BackoffOptions } from '../core/backoff.ts';
 import { within } from '../core/deadline.ts';
+import { messageOf, type EtcdClient } from '../stores/etcd/client.ts';
+import { etcdConnection } from '../stores/etcd/connection.ts';
+import { covers } from '../stores/etcd/keys.ts';
+import { readAtOneRevision, type ReadResult } from '../stores/etcd/read.ts';
+import { runWatch } from '../stores/etcd/watch.ts';
 import type { Backend, BackendOptions, Cursor, Snapshot, WatchListener } from './backend.ts';
-import { connectionFor, createClient, loadEtcd3 } from './etcd/client.ts';
-import { covers } from './etcd/keys.ts';
-import { readAtOneRevision, type ReadResult } from './etcd/read.ts';
-import { messageOf, runWatch } from './etcd/watch.ts';
+
+/** Starts loading the etcd client library early; createEtcdBackend works without it. */
+export { preloadEtcd } from '../stores/etcd/connection.ts';
 
 export interface EtcdTuning {
   /** Deadline of a read (all its transactions) and of every other call, in ms. */
@@ -37,22 +40,17 @@ export const ETCD_DEFAULT_TUNING: EtcdTuning = {
   backoff: { initialMs: 500, maxMs: 15_000 },
 };
 
-/** Starts loading etcd3 (and gRPC) early; createEtcdBackend works without it. */
-export function preloadEtcd(): Promise<unknown> {
-  return loadEtcd3();
-}
-
 export function createEtcdBackend(options: BackendOptions, tuning: Partial<EtcdTuning> = {}): Backend {
   const t: EtcdTuning = { ...ETCD_DEFAULT_TUNING, ...tuning };
-  const { hosts, source, settings } = connectionFor(options, t);
+  const { hosts, source, load } = etcdConnection(options, t);
   const closing = new AbortController();
   const watches = new Set<Promise<void>>();
-  let readClient: Promise<Etcd3> | undefined;
+  let readClient: Promise<EtcdClient> | undefined;
 
-  const newClient = async (list: readonly string[]): Promise<Etcd3> => {
-    const etcd = await loadEtcd3();
+  const newClient = async (list: readonly string[]): Promise<EtcdClient> => {
+    const driver = await load();
     if (closing.signal.aborted) throw new Error('the etcd backend is closed');
-    return createClient(etcd, list, settings);
+    return driver.connect(list);
   };
 
   const read = async (keys: readonly string[], signal: AbortSignal): Promise<ReadResult> => {
@@ -62,7 +60,7 @@ export function createEtcdBackend(options: BackendOptions, tuning: Partial<EtcdT
     const client = await within(readClient, Infinity, abort, '');
     const deadline = Date.now() + t.requestTimeoutMs;
     try {
-      return await within(readAtOneRevision(client.kv, keys, deadline), deadline - Date.now(), abort, `no answer within ${t.requestTimeoutMs} ms`);
+      return await within(readAtOneRevision(client, keys, deadline), deadline - Date.now(), abort, `no answer within ${t.requestTimeoutMs} ms`);
     } catch (error) {
       if (abort.aborted) throw abort.reason;
       throw new Error(`cannot read ${keys.length} key(s) from etcd at ${source}: ${messageOf(error)}`, { cause: error });

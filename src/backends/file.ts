@@ -14,7 +14,8 @@ import type { Backend, BackendOptions, Cursor, Snapshot, WatchListener } from '.
 import { exponentialBackoff, type BackoffOptions } from '../core/backoff.ts';
 import { flattenDocument } from './file/flatten.ts';
 import { describe, findFiles } from './file/lookup.ts';
-import { diffValues, notify, selectValues } from './file/updates.ts';
+import { diffValues, notify } from '../stores/updates.ts';
+import { selectValues } from './file/updates.ts';
 
 export interface FileBackendTuning {
   /** Quiet time after a file event before re-reading (an editor's save is several events). */

@@ -3,17 +3,13 @@
 
 import type { Settings } from '../config/options.ts';
 import { ConfigError } from '../core/exit-codes.ts';
+import { storeOptions } from '../stores/options.ts';
 import type { Backend, BackendOptions } from './backend.ts';
 
 export function backendOptions(settings: Settings, env: Readonly<Record<string, string | undefined>>): BackendOptions {
   return {
-    nodes: settings.node,
-    scheme: settings.scheme,
+    ...storeOptions(settings),
     files: settings.file,
-    tls: { cert: settings.clientCert, key: settings.clientKey, ca: settings.clientCakeys },
-    username: settings.username,
-    password: settings.password,
-    token: settings.token,
     env,
   };
 }

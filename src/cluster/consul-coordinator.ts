@@ -32,17 +32,14 @@
 //   answer with a longer TTL under load; steward keeps renewing every TTL/3 of its own TTL,
 //   since its fence deadline is computed from that one.
 
-import type { BackendOptions } from '../backends/backend.ts';
-import { readConsulTls } from '../backends/consul.ts';
-import { parseConsulNodes } from '../backends/consul/nodes.ts';
-import { NodePool } from '../backends/consul/pool.ts';
 import type { BackoffOptions } from '../core/backoff.ts';
 import type { Clock } from '../core/clock.ts';
+import { consulConnection, type ConsulOptions } from '../stores/consul/connection.ts';
 import type { Coordinator, Session, SessionOptions } from './coordinator.ts';
 import { ConsulApi } from './consul/api.ts';
 import { ConsulSession } from './consul/session.ts';
 
-export type ConsulCoordinatorOptions = Pick<BackendOptions, 'nodes' | 'scheme' | 'tls' | 'token'>;
+export type ConsulCoordinatorOptions = ConsulOptions;
 
 export interface ConsulCoordinatorTuning {
   /** LockDelay of steward's sessions (default 1000 ms; 0 turns it off). */
@@ -65,12 +62,11 @@ export function createConsulCoordinator(
   clock: Clock,
   tuning: ConsulCoordinatorTuning = {},
 ): Coordinator {
-  const nodes = parseConsulNodes(options.nodes, options.scheme);
-  const pool = new NodePool(nodes, readConsulTls(options.tls), options.token);
-  const api = new ConsulApi(pool, {
+  const connection = consulConnection(options, {
     requestTimeoutMs: tuning.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     waitMs: tuning.waitMs ?? DEFAULT_WAIT_MS,
   });
+  const api = new ConsulApi(connection);
   const lockDelayMs = tuning.lockDelayMs ?? DEFAULT_LOCK_DELAY_MS;
   const backoff = tuning.backoff ?? DEFAULT_BACKOFF;
   const closing = new AbortController();
@@ -78,7 +74,7 @@ export function createConsulCoordinator(
 
   return {
     name: 'consul',
-    source: nodes.map((n) => n.url).join(', '),
+    source: connection.source,
 
     async openSession(session: SessionOptions, signal: AbortSignal): Promise<Session> {
       if (!(session.ttlMs > 0) || !Number.isFinite(session.ttlMs)) {
@@ -115,7 +111,7 @@ export function createConsulCoordinator(
     async close(): Promise<void> {
       closing.abort();
       await Promise.allSettled([...sessions].map((s) => s.close()));
-      await pool.destroy();
+      await connection.close();
     },
   };
 }

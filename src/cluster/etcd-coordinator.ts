@@ -1,23 +1,23 @@
 // The etcd (v3) coordinator: a session is a lease that steward renews itself, the election is a
 // campaign on a key prefix (lowest create revision leads) built on that lease and on
 // transactions, member records are keys bound to the lease. Nothing of etcd3's Lease or
-// Election is used (see etcd/lease.ts and etcd/election.ts for why); every call has a deadline.
-// etcd3 is loaded when the first session opens.
+// Election is used (see etcd/lease.ts and etcd/campaign.ts for why); every call has a deadline.
+// The connection is the etcd store's (stores/etcd/); its client library is loaded when the
+// first session opens.
 
-import type { Etcd3 } from 'etcd3';
-import type { BackendOptions } from '../backends/backend.ts';
-import { connectionFor, createClient, loadEtcd3, type Etcd3Module } from '../backends/etcd/client.ts';
 import type { BackoffOptions } from '../core/backoff.ts';
 import type { Clock } from '../core/clock.ts';
-import type { Coordinator, Session } from './coordinator.ts';
 import { within } from '../core/deadline.ts';
+import type { EtcdClient, EtcdDriver } from '../stores/etcd/client.ts';
+import { etcdConnection, type EtcdOptions } from '../stores/etcd/connection.ts';
+import type { Coordinator, Session } from './coordinator.ts';
 import { createCaller, isLeaseGone, type Caller } from './etcd/calls.ts';
-import { createElection } from './etcd/election.ts';
+import { createCampaigns } from './etcd/campaign.ts';
 import { grantLease, revokeLease, type Lease } from './etcd/lease.ts';
 import { createMembers } from './etcd/members.ts';
 import type { SessionContext } from './etcd/session-context.ts';
 
-export type EtcdCoordinatorOptions = Pick<BackendOptions, 'nodes' | 'scheme' | 'tls' | 'username' | 'password'>;
+export type EtcdCoordinatorOptions = EtcdOptions;
 
 export interface EtcdCoordinatorTuning {
   /** Deadline of every call but renewals (grant, transactions, reads, revoke), in ms. */
@@ -42,7 +42,7 @@ export const ETCD_COORDINATOR_DEFAULT_TUNING: EtcdCoordinatorTuning = {
 
 export function createEtcdCoordinator(options: EtcdCoordinatorOptions, clock: Clock, tuning: Partial<EtcdCoordinatorTuning> = {}): Coordinator {
   const t: EtcdCoordinatorTuning = { ...ETCD_COORDINATOR_DEFAULT_TUNING, ...tuning };
-  const { hosts, source, settings } = connectionFor(options, t);
+  const { hosts, source, load } = etcdConnection(options, t);
   const closing = new AbortController();
   const sessions = new Set<Session>();
   let main: Caller | undefined;
@@ -54,8 +54,8 @@ export function createEtcdCoordinator(options: EtcdCoordinatorOptions, clock: Cl
       const { ttlMs } = sessionOptions;
       if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`etcd session: the TTL must be a positive number of ms, not ${ttlMs}`);
       const stop = AbortSignal.any([signal, closing.signal]);
-      const etcd = await within(loadEtcd3(), Infinity, stop, '');
-      const newClient = (list: readonly string[]): Etcd3 => createClient(etcd, list, settings);
+      const etcd = await within(load(), Infinity, stop, '');
+      const newClient = (list: readonly string[]): EtcdClient => etcd.connect(list);
       main ??= createCaller(etcd, () => newClient(hosts), source, t.requestTimeoutMs);
       const renewals = createCaller(etcd, () => newClient(hosts), source, t.requestTimeoutMs, true);
       let lease: Lease;
@@ -83,13 +83,13 @@ export function createEtcdCoordinator(options: EtcdCoordinatorOptions, clock: Cl
 }
 
 function openedSession(
-  etcd: Etcd3Module,
+  etcd: EtcdDriver,
   hosts: readonly string[],
   t: EtcdCoordinatorTuning,
   main: Caller,
   renewals: Caller,
   lease: Lease,
-  newClient: (hosts: readonly string[]) => Etcd3,
+  newClient: (hosts: readonly string[]) => EtcdClient,
   onClosed: () => void,
 ): Session {
   const closed = new AbortController();
@@ -120,7 +120,7 @@ function openedSession(
       void p.finally(() => work.delete(p));
     },
   };
-  const election = createElection(ctx);
+  const campaigns = createCampaigns(ctx);
   const members = createMembers(ctx);
   let closing: Promise<void> | undefined;
 
@@ -131,9 +131,9 @@ function openedSession(
     register: members.register,
     update: members.update,
     watchPrefix: members.watchPrefix,
-    campaign: election.campaign,
-    observe: election.observe,
-    resign: election.resign,
+    campaign: campaigns.campaign,
+    observe: campaigns.observe,
+    resign: campaigns.resign,
     close() {
       closing ??= (async () => {
         lease.stop();

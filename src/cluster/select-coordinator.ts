@@ -1,11 +1,12 @@
 // Which store the replicas coordinate through, and loading it: etcd and Consul reuse the
-// template backend's addresses (CONFD_NODE) and TLS; the file backend needs STEWARD_LOCK_DIR.
+// template backend's connection options (CONFD_NODE, TLS, credentials: stores/options.ts); the file backend needs STEWARD_LOCK_DIR.
 
 import { existsSync, statSync } from 'node:fs';
 import type { ElectionBackendName, OptionKey, Settings } from '../config/options.ts';
 import type { SettingSource } from '../config/settings.ts';
 import type { Clock } from '../core/clock.ts';
 import { ConfigError } from '../core/exit-codes.ts';
+import { storeOptions } from '../stores/options.ts';
 import type { Coordinator } from './coordinator.ts';
 
 export function electionBackend(settings: Settings, sources: ReadonlyMap<OptionKey, SettingSource>): ElectionBackendName {
@@ -24,15 +25,14 @@ export async function createCoordinator(
   clock: Clock,
 ): Promise<Coordinator> {
   const backend = electionBackend(settings, sources);
-  const tls = { cert: settings.clientCert, key: settings.clientKey, ca: settings.clientCakeys };
   switch (backend) {
     case 'etcd': {
       const { createEtcdCoordinator } = await import('./etcd-coordinator.ts');
-      return createEtcdCoordinator({ nodes: settings.node, scheme: settings.scheme, tls, username: settings.username, password: settings.password }, clock);
+      return createEtcdCoordinator(storeOptions(settings), clock);
     }
     case 'consul': {
       const { createConsulCoordinator } = await import('./consul-coordinator.ts');
-      return createConsulCoordinator({ nodes: settings.node, scheme: settings.scheme, tls, token: settings.token }, clock);
+      return createConsulCoordinator(storeOptions(settings), clock);
     }
     case 'file': {
       const dir = settings.lockDir;

@@ -58,6 +58,8 @@ export interface WaitForOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly log: Logger;
   readonly clock: Clock;
+  /** The template backend (CONFD_BACKEND) that `key:` conditions read; called once, when one is checked. */
+  readonly openBackend: () => Promise<Backend>;
 }
 
 export function createWaitForPart(o: WaitForOptions): Part {
@@ -69,8 +71,7 @@ export function createWaitForPart(o: WaitForOptions): Part {
   let backendOnce: Promise<Backend> | undefined;
   let coordinatorOnce: Promise<Coordinator> | undefined;
   const sharedBackend = (): Promise<Backend> =>
-    (backendOnce ??= import('../backends/select.ts').then(async ({ createBackend }) => {
-      const b = await createBackend(settings, o.env);
+    (backendOnce ??= o.openBackend().then((b) => {
       cleanups.push(() => b.close());
       return b;
     }));

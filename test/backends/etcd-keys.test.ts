@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createEtcdBackend } from '../../src/backends/etcd.ts';
-import { parseEndpoints } from '../../src/backends/etcd/endpoints.ts';
-import { prefixRange, watchedKeys } from '../../src/backends/etcd/keys.ts';
+import { parseEndpoints } from '../../src/stores/etcd/endpoints.ts';
+import { prefixRange, watchedKeys } from '../../src/stores/etcd/keys.ts';
 import { etcdBackendOptions } from '../support/etcd.ts';
 
 describe('etcd covers(): confd etcdv3 GetValues filter', () => {

@@ -10,6 +10,7 @@ import type { Coordinator, Session } from '../../src/cluster/coordinator.ts';
 import { createConsulCoordinator, type ConsulCoordinatorTuning } from '../../src/cluster/consul-coordinator.ts';
 import { startConsulDouble, type ConsulDouble, type RecordedRequest } from '../support/consul/double.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { storeOptions } from '../support/backend-options.ts';
 
 const TTL_MS = 600;
 const KEY = 'steward/demo/leader';
@@ -22,7 +23,7 @@ const coordinators: Coordinator[] = [];
 
 function coordinator(address: string, tuning: ConsulCoordinatorTuning = {}): Coordinator {
   const c = createConsulCoordinator(
-    { nodes: [address], scheme: 'http', tls: { cert: undefined, key: undefined, ca: undefined }, token: undefined },
+    storeOptions({ nodes: [address] }),
     clock,
     { lockDelayMs: 200, waitMs: 5_000, requestTimeoutMs: 300, backoff: { initialMs: 50, maxMs: 200 }, ...tuning },
   );

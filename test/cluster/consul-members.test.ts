@@ -9,6 +9,7 @@ import { systemClock } from '../../src/core/clock.ts';
 import type { Coordinator, Session } from '../../src/cluster/coordinator.ts';
 import { createConsulCoordinator } from '../../src/cluster/consul-coordinator.ts';
 import { startConsulDouble, type ConsulDouble } from '../support/consul/double.ts';
+import { storeOptions } from '../support/backend-options.ts';
 
 const TTL_MS = 600;
 const LOCK_DELAY_MS = 300;
@@ -72,7 +73,7 @@ beforeEach(async () => {
   stop = new AbortController();
   consul = await startConsulDouble({ sessionTtlMin: '100ms', blockingJitter: false });
   coordinator = createConsulCoordinator(
-    { nodes: [consul.address], scheme: 'http', tls: { cert: undefined, key: undefined, ca: undefined }, token: undefined },
+    storeOptions({ nodes: [consul.address] }),
     clock,
     { lockDelayMs: LOCK_DELAY_MS, waitMs: 5_000, requestTimeoutMs: 300, backoff: { initialMs: 50, maxMs: 200 } },
   );

@@ -9,6 +9,7 @@ import type { Coordinator, Session } from '../../src/cluster/coordinator.ts';
 import { createConsulCoordinator, type ConsulCoordinatorTuning } from '../../src/cluster/consul-coordinator.ts';
 import { startConsulDouble, type ConsulDouble, type RecordedRequest } from '../support/consul/double.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { storeOptions } from '../support/backend-options.ts';
 
 const TTL_MS = 600;
 const REQUEST_TIMEOUT_MS = 300;
@@ -21,7 +22,7 @@ const coordinators: Coordinator[] = [];
 
 function coordinator(nodes: string[], tuning: ConsulCoordinatorTuning = {}): Coordinator {
   const c = createConsulCoordinator(
-    { nodes, scheme: 'http', tls: { cert: undefined, key: undefined, ca: undefined }, token: undefined },
+    storeOptions({ nodes }),
     clock,
     { lockDelayMs: 200, waitMs: 5_000, requestTimeoutMs: REQUEST_TIMEOUT_MS, backoff: { initialMs: 50, maxMs: 200 }, ...tuning },
   );

@@ -1,17 +1,21 @@
-// BackendOptions as steward's settings would give them when nothing is set, for backend tests.
+// Store and backend options as steward's settings would give them when nothing is set, for the
+// backend and coordinator tests.
 
 import type { BackendOptions } from '../../src/backends/backend.ts';
+import type { StoreOptions } from '../../src/stores/types.ts';
 
-export function backendOptions(overrides: Partial<BackendOptions> = {}): BackendOptions {
+export function storeOptions(overrides: Partial<StoreOptions> = {}): StoreOptions {
   return {
     nodes: [],
     scheme: 'http',
-    files: [],
     tls: { cert: undefined, key: undefined, ca: undefined },
     username: undefined,
     password: undefined,
     token: undefined,
-    env: {},
     ...overrides,
   };
+}
+
+export function backendOptions(overrides: Partial<BackendOptions> = {}): BackendOptions {
+  return { ...storeOptions(), files: [], env: {}, ...overrides };
 }

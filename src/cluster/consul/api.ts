@@ -1,15 +1,13 @@
-// The Consul requests a coordinator makes, on top of the backend's agent pool (fail-over between
-// CONFD_NODE agents on connection errors) and its npm-client wrapper (token, deadline, cancel).
-// Every request has a deadline: a plain one `requestTimeoutMs` per agent tried, a blocking one
-// its wait + wait/16 (the most Consul adds) + `requestTimeoutMs`.
+// The Consul requests a coordinator makes, on top of the Consul store's connection (fail-over
+// between CONFD_NODE agents on connection errors, token, a deadline on every request, cancel).
 //
 // Keys are read with a recursive GET even when one key is wanted: that answer carries Session,
-// LockIndex and ModifyIndex like the single-key one, and the backend's blocking-query loop
+// LockIndex and ModifyIndex like the single-key one, and the store's blocking-query loop
 // (runConsulWatch) is built on it. The exact key is picked out of the listing.
 
 import type { Clock } from '../../core/clock.ts';
-import type { ConsulWrite } from '../../backends/consul/kv-client.ts';
-import type { NodePool } from '../../backends/consul/pool.ts';
+import type { ConsulConnection } from '../../stores/consul/connection.ts';
+import type { ConsulWrite } from '../../stores/consul/kv-client.ts';
 
 export interface KeyRecord {
   /** The key as Consul names it (no leading "/"). */
@@ -33,32 +31,20 @@ export interface SessionSpec {
   readonly lockDelayMs: number;
 }
 
-export interface ApiTimeouts {
-  readonly requestTimeoutMs: number;
-  readonly waitMs: number;
-}
-
 /** Go's time.ParseDuration reads this; whole milliseconds are precise enough for TTLs and delays. */
 export function goDuration(ms: number): string {
   return `${Math.max(0, Math.round(ms))}ms`;
 }
 
-/** Consul's API takes keys without the leading "/" that confd-style names carry. */
-export function apiKey(key: string): string {
-  return key.startsWith('/') ? key.slice(1) : key;
-}
-
 export class ConsulApi {
-  readonly #pool: NodePool;
-  readonly #timeouts: ApiTimeouts;
+  readonly #connection: ConsulConnection;
 
-  constructor(pool: NodePool, timeouts: ApiTimeouts) {
-    this.#pool = pool;
-    this.#timeouts = timeouts;
+  constructor(connection: ConsulConnection) {
+    this.#connection = connection;
   }
 
   get requestTimeoutMs(): number {
-    return this.#timeouts.requestTimeoutMs;
+    return this.#connection.requestTimeoutMs;
   }
 
   async createSession(spec: SessionSpec, signal: AbortSignal): Promise<string> {
@@ -106,12 +92,7 @@ export class ConsulApi {
 
   /** Everything under `prefix`; with `index` (>= 1), a blocking query. */
   async list(prefix: string, index: number | undefined, signal: AbortSignal): Promise<KeyListing> {
-    const { requestTimeoutMs, waitMs } = this.#timeouts;
-    const query =
-      index === undefined
-        ? { timeoutMs: requestTimeoutMs, signal }
-        : { index, waitMs, timeoutMs: waitMs + Math.ceil(waitMs / 16) + requestTimeoutMs, signal };
-    const listing = await this.#pool.request((client) => client.list(prefix, query), signal);
+    const listing = await this.#connection.list(prefix, index, signal);
     return { records: listing.pairs, index: listing.index };
   }
 
@@ -121,8 +102,8 @@ export class ConsulApi {
     return listing.records.find((record) => record.key === key);
   }
 
-  #write(call: ConsulWrite, options: Record<string, unknown>, signal: AbortSignal, timeoutMs = this.#timeouts.requestTimeoutMs): Promise<unknown> {
-    return this.#pool.request((client) => client.write(call, options, { timeoutMs, signal }), signal);
+  #write(call: ConsulWrite, options: Record<string, unknown>, signal: AbortSignal, timeoutMs?: number): Promise<unknown> {
+    return this.#connection.write(call, options, signal, timeoutMs);
   }
 }
 

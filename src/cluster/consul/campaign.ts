@@ -19,7 +19,7 @@
 
 import { exponentialBackoff, type Backoff, type BackoffOptions } from '../../core/backoff.ts';
 import type { Clock } from '../../core/clock.ts';
-import { ConsulResponseError } from '../../backends/consul/kv-client.ts';
+import { ConsulResponseError } from '../../stores/consul/kv-client.ts';
 import { clockSleep, type ConsulApi } from './api.ts';
 import { watchHeldKeys } from './held-keys.ts';
 

@@ -1,11 +1,11 @@
-// Watching locked keys: the backend's blocking-query loop (runConsulWatch: index from the last
+// Watching locked keys: the Consul store's blocking-query loop (runConsulWatch: index from the last
 // answer, never 0, a fresh read when the index goes back, back-off while no agent answers) over
 // a listing that keeps only keys whose Session is set. steward's sessions have Behavior release,
 // so a key whose session ended stays in the store, unlocked: to a watcher it is gone.
 
 import type { BackoffOptions } from '../../core/backoff.ts';
-import type { Update, WatchListener } from '../../backends/backend.ts';
-import { runConsulWatch, type Listing, type WatchDeps } from '../../backends/consul/watch.ts';
+import { runConsulWatch, type Listing, type WatchDeps } from '../../stores/consul/watch.ts';
+import type { Update, WatchListener } from '../../stores/types.ts';
 import type { ConsulApi } from './api.ts';
 
 export interface HeldKeysWatch {

@@ -10,9 +10,10 @@
 
 import { exponentialBackoff, type BackoffOptions } from '../../core/backoff.ts';
 import type { Clock, TimerHandle } from '../../core/clock.ts';
-import { ConsulResponseError } from '../../backends/consul/kv-client.ts';
+import { apiKey } from '../../stores/consul/connection.ts';
+import { ConsulResponseError } from '../../stores/consul/kv-client.ts';
 import type { Campaign, Session } from '../coordinator.ts';
-import { apiKey, clockSleep, type ConsulApi } from './api.ts';
+import { clockSleep, type ConsulApi } from './api.ts';
 import { lockDelayBackoff, MAX_LOCK_DELAY_MS, runCampaign } from './campaign.ts';
 import { watchHeldKeys } from './held-keys.ts';
 

@@ -4,24 +4,21 @@
 // connection failed instead of waiting out gRPC's reconnect back-off, which grows to minutes.
 
 import { DeadlineError, within } from '../../core/deadline.ts';
-import type { Etcd3 } from 'etcd3';
-import { messageOf } from '../../backends/etcd/watch.ts';
-import type { Etcd3Module } from '../../backends/etcd/client.ts';
-
+import { messageOf, type EtcdClient, type EtcdDriver } from '../../stores/etcd/client.ts';
 
 export interface Caller {
   /**
-   * Runs `fn` on this caller's client; `deadline` (epoch ms, gRPC's kind) is for the etcd3
-   * call's options. Rejects with an error naming `what` at the deadline, and with the signal's
-   * reason as soon as `signal` aborts.
+   * Runs `fn` on this caller's client; `deadline` (epoch ms) is for the client's call. Rejects
+   * with an error naming `what` at the deadline, and with the signal's reason as soon as
+   * `signal` aborts.
    */
-  call<T>(what: string, fn: (client: Etcd3, deadline: number) => Promise<T>, signal: AbortSignal, timeoutMs?: number): Promise<T>;
+  call<T>(what: string, fn: (client: EtcdClient, deadline: number) => Promise<T>, signal: AbortSignal, timeoutMs?: number): Promise<T>;
   /** Closes every client now; calls in flight fail. */
   close(): void;
 }
 
 interface Held {
-  readonly client: Etcd3;
+  readonly client: EtcdClient;
   inFlight: number;
   retired: boolean;
 }
@@ -31,7 +28,7 @@ interface Held {
  * caller of streams: etcd3 logs in again after "invalid auth token" (an expired JWT, a token
  * etcd forgot) for unary calls only; a fresh client logs in afresh.
  */
-export function createCaller(etcd: Etcd3Module, newClient: () => Etcd3, source: string, requestTimeoutMs: number, retireOnAnyError = false): Caller {
+export function createCaller(etcd: EtcdDriver, newClient: () => EtcdClient, source: string, requestTimeoutMs: number, retireOnAnyError = false): Caller {
   const all = new Set<Held>();
   let current: Held | undefined;
   let closed = false;
@@ -80,19 +77,16 @@ export function createCaller(etcd: Etcd3Module, newClient: () => Etcd3, source: 
   };
 }
 
-
 /** The error (or its cause) says the connection, not etcd's answer, failed: retrying may help. */
-export function isTransient(etcd: Etcd3Module, error: unknown): boolean {
+export function isTransient(etcd: EtcdDriver, error: unknown): boolean {
   return isConnectionError(etcd, error instanceof Error && error.cause !== undefined ? error.cause : error);
 }
 
-function isConnectionError(etcd: Etcd3Module, error: unknown): boolean {
-  if (error instanceof DeadlineError) return true;
-  return error instanceof Error && (etcd.isRecoverableError(error) || error instanceof etcd.ClientRuntimeError);
+function isConnectionError(etcd: EtcdDriver, error: unknown): boolean {
+  return error instanceof DeadlineError || etcd.isConnectionError(error);
 }
 
 /** etcd answered that the lease does not exist (revoked, or expired). */
-export function isLeaseGone(etcd: Etcd3Module, error: unknown): boolean {
-  const e = error instanceof Error && error.cause !== undefined ? error.cause : error;
-  return e instanceof etcd.EtcdLeaseInvalidError || (e instanceof Error && e.message.includes('requested lease not found'));
+export function isLeaseGone(etcd: EtcdDriver, error: unknown): boolean {
+  return etcd.isLeaseGone(error instanceof Error && error.cause !== undefined ? error.cause : error);
 }

@@ -5,9 +5,8 @@
 // as soon as etcd says it is gone, or once renewals have failed for a whole TTL (from the time
 // the last good one was sent, which is a lower bound of etcd's own expiry).
 
-import type { Etcd3 } from 'etcd3';
-import type { Etcd3Module } from '../../backends/etcd/client.ts';
 import type { Clock, TimerHandle } from '../../core/clock.ts';
+import type { EtcdDriver } from '../../stores/etcd/client.ts';
 import { isLeaseGone, type Caller } from './calls.ts';
 
 export interface Lease {
@@ -26,7 +25,7 @@ export interface Lease {
 }
 
 export interface LeaseContext {
-  readonly etcd: Etcd3Module;
+  readonly etcd: EtcdDriver;
   readonly clock: Clock;
   /** For grant and revoke. */
   readonly main: Caller;
@@ -44,12 +43,11 @@ export function ttlSeconds(ttlMs: number): number {
 export async function grantLease(ctx: LeaseContext, ttlMs: number, signal: AbortSignal): Promise<Lease> {
   const { clock, etcd } = ctx;
   const sentAt = clock.monotonic();
-  const granted = await ctx.main.call(
+  const id = await ctx.main.call(
     `grant a lease of ${ttlSeconds(ttlMs)} s`,
-    (client, deadline) => client.leaseClient.leaseGrant({ TTL: ttlSeconds(ttlMs) }, { deadline }),
+    (client, deadline) => client.grantLease(ttlSeconds(ttlMs), deadline),
     signal,
   );
-  const id = granted.ID;
   const hex = BigInt(id).toString(16);
   if (signal.aborted) {
     // The caller gave up while the grant was answered: nobody will renew it, so revoke it.
@@ -104,7 +102,7 @@ export async function grantLease(ctx: LeaseContext, ttlMs: number, signal: Abort
     try {
       const ttl = await ctx.renewals.call(
         `renew lease ${hex}`,
-        (client, deadline) => keepAliveOnce(client, id, deadline),
+        (client, deadline) => client.keepAliveOnce(id, deadline),
         ending.signal,
         renewalTimeoutMs,
       );
@@ -142,23 +140,6 @@ export async function grantLease(ctx: LeaseContext, ttlMs: number, signal: Abort
   };
 }
 
-/**
- * One renewal on a stream of its own: write the request, take the answer, half-close. gRPC ends
- * the stream at `deadline` if etcd does not answer.
- */
-async function keepAliveOnce(client: Etcd3, id: string, deadline: number): Promise<number> {
-  const stream = await client.leaseClient.leaseKeepAlive({ deadline });
-  return new Promise<number>((resolve, reject) => {
-    stream.on('data', (res: { TTL: string }) => {
-      resolve(Number(res.TTL));
-      stream.end();
-    });
-    stream.on('error', (error: Error) => reject(error));
-    stream.on('end', () => reject(new Error('etcd ended the keep-alive stream without an answer')));
-    stream.write({ ID: id });
-  });
-}
-
 export function revokeLease(main: Caller, lease: Pick<Lease, 'id' | 'hex'>, signal: AbortSignal): Promise<unknown> {
-  return main.call(`revoke lease ${lease.hex}`, (client, deadline) => client.leaseClient.leaseRevoke({ ID: lease.id }, { deadline }), signal);
+  return main.call(`revoke lease ${lease.hex}`, (client, deadline) => client.revokeLease(lease.id, deadline), signal);
 }

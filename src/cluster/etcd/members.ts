@@ -3,7 +3,8 @@
 // holds them, and gone with the lease. Watching a prefix reads it at one revision and follows
 // it from there.
 
-import { notify, persist, readKeys, watchFrom, type SessionContext } from './session-context.ts';
+import { notify } from '../../stores/updates.ts';
+import { persist, readKeys, watchFrom, type SessionContext } from './session-context.ts';
 
 export interface Members {
   register(key: string, value: string): Promise<boolean>;
@@ -12,22 +13,13 @@ export interface Members {
 }
 
 export function createMembers(ctx: SessionContext): Members {
-  const { etcd, lease } = ctx;
-  const Equal = etcd.CompareResult.Equal;
+  const { lease } = ctx;
 
   const update = async (key: string, value: string): Promise<void> => {
-    const k = Buffer.from(key);
     const res = await ctx.main.call(
       `update ${key}`,
       (client, deadline) =>
-        client.kv.txn(
-          {
-            compare: [{ key: k, target: etcd.CompareTarget.Lease, result: Equal, lease: lease.id }],
-            success: [{ request_put: { key: k, value: Buffer.from(value), lease: lease.id } }],
-            failure: [],
-          },
-          { deadline },
-        ),
+        client.txn({ compare: [{ key, lease: lease.id }], success: [{ put: { key, value, lease: lease.id } }], failure: [] }, deadline),
       lease.ended,
     );
     if (!res.succeeded) throw new Error(`cannot update etcd key ${key}: this session (lease ${lease.hex}) does not hold it (register it first)`);
@@ -36,29 +28,23 @@ export function createMembers(ctx: SessionContext): Members {
   return {
     update,
     async register(key, value) {
-      const k = Buffer.from(key);
-      const v = Buffer.from(value);
       for (;;) {
         const res = await ctx.main.call(
           `register ${key}`,
           (client, deadline) =>
-            client.kv.txn(
-              {
-                compare: [{ key: k, target: etcd.CompareTarget.Create, result: Equal, create_revision: 0 }],
-                success: [{ request_put: { key: k, value: v, lease: lease.id } }],
-                failure: [{ request_range: { key: k } }],
-              },
-              { deadline },
+            client.txn(
+              { compare: [{ key, createRevision: 0 }], success: [{ put: { key, value, lease: lease.id } }], failure: [{ range: { key } }] },
+              deadline,
             ),
           lease.ended,
         );
         if (res.succeeded) return true;
-        const existing = res.responses[0]?.response_range.kvs[0];
+        const existing = res.responses[0]?.kvs[0];
         // Deleted between the compare and the read cannot happen in one transaction; be safe.
         if (existing === undefined) continue;
         // A record without a lease (written by hand) is held for good: another holder too.
         if (existing.lease !== lease.id) return false;
-        if (!existing.value.equals(v)) await update(key, value);
+        if (existing.value !== value) await update(key, value);
         return true;
       }
     },

@@ -1,19 +1,18 @@
-// What a session's parts (election, membership) share: the module, the client for unary calls,
+// What a session's parts (campaigns, membership) share: the driver, the client for unary calls,
 // the lease, and the session's end; plus retrying with back-off and watching from a revision
-// with the etcd backend's watch, which already resumes from the right revision, resyncs after
+// with the etcd store's watch, which already resumes from the right revision, resyncs after
 // compaction and fails over (etcd3's own Watcher does none of that correctly).
 
-import type { Etcd3 } from 'etcd3';
-import type { Etcd3Module } from '../../backends/etcd/client.ts';
-import { readAtOneRevision } from '../../backends/etcd/read.ts';
-import { runWatch } from '../../backends/etcd/watch.ts';
-import type { Update } from '../../backends/backend.ts';
 import { exponentialBackoff, sleep, type BackoffOptions } from '../../core/backoff.ts';
+import type { EtcdClient, EtcdDriver } from '../../stores/etcd/client.ts';
+import { readAtOneRevision } from '../../stores/etcd/read.ts';
+import { runWatch } from '../../stores/etcd/watch.ts';
+import type { Update } from '../../stores/types.ts';
 import { isTransient, type Caller } from './calls.ts';
 import type { Lease } from './lease.ts';
 
 export interface SessionContext {
-  readonly etcd: Etcd3Module;
+  readonly etcd: EtcdDriver;
   readonly hosts: readonly string[];
   readonly main: Caller;
   readonly lease: Lease;
@@ -22,7 +21,7 @@ export interface SessionContext {
   readonly connectTimeoutMs: number;
   readonly backoff: BackoffOptions;
   /** A new client of its own for `hosts` (each watch owns one and closes it). */
-  newClient(hosts: readonly string[]): Etcd3;
+  newClient(hosts: readonly string[]): EtcdClient;
   /** Background work that close() waits for. */
   track(work: Promise<unknown>): void;
 }
@@ -61,7 +60,7 @@ export function readKeys(
   keys: readonly string[],
   signal: AbortSignal,
 ): Promise<{ readonly values: ReadonlyMap<string, string>; readonly revision: number }> {
-  return ctx.main.call(`read ${keys.join(', ')}`, (client, deadline) => readAtOneRevision(client.kv, keys, deadline), signal);
+  return ctx.main.call(`read ${keys.join(', ')}`, (client, deadline) => readAtOneRevision(client, keys, deadline), signal);
 }
 
 /** Reports every change under `keys` after revision `from` until `signal` aborts; never fails. */
@@ -81,15 +80,4 @@ export function watchFrom(ctx: SessionContext, keys: readonly string[], from: nu
     signal,
   );
   ctx.track(run);
-}
-
-/** Calls a caller's callback so that its exception surfaces without breaking the caller. */
-export function notify(fn: () => void): void {
-  try {
-    fn();
-  } catch (error) {
-    setImmediate(() => {
-      throw error;
-    });
-  }
 }

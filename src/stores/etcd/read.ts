@@ -3,8 +3,8 @@
 // others pinned to it, so that all keys come from one snapshot; keys the prefix matched but the
 // key rule excludes (`/app/dbx` for `/app/db`) are dropped.
 
-import type { KVClient } from 'etcd3';
-import { covers, prefixRange } from './keys.ts';
+import type { EtcdClient } from './client.ts';
+import { covers } from './keys.ts';
 
 export const MAX_TXN_OPS = 128;
 /** Reads restarted because the pinned revision was compacted between two batches. */
@@ -15,34 +15,28 @@ export interface ReadResult {
   readonly revision: number;
 }
 
-export async function readAtOneRevision(kv: KVClient, keys: readonly string[], deadline: number): Promise<ReadResult> {
+export async function readAtOneRevision(client: EtcdClient, keys: readonly string[], deadline: number): Promise<ReadResult> {
   const unique = [...new Set(keys)];
   for (let attempt = 1; ; attempt++) {
     try {
-      return await readOnce(kv, unique, deadline);
+      return await readOnce(client, unique, deadline);
     } catch (error) {
       if (attempt > COMPACTED_RETRIES || !isCompacted(error)) throw error;
     }
   }
 }
 
-async function readOnce(kv: KVClient, keys: readonly string[], deadline: number): Promise<ReadResult> {
+async function readOnce(client: EtcdClient, keys: readonly string[], deadline: number): Promise<ReadResult> {
   const values = new Map<string, string>();
   let revision = 0;
   // Even no keys take one (empty) transaction: the caller needs the revision to watch from.
   for (let i = 0; i === 0 || i < keys.length; i += MAX_TXN_OPS) {
     const batch = keys.slice(i, i + MAX_TXN_OPS);
-    const res = await kv.txn(
-      { compare: [], success: batch.map((k) => ({ request_range: { ...prefixRange(k), revision } })), failure: [] },
-      { deadline },
-    );
-    if (revision === 0) revision = Number(res.header.revision);
+    const res = await client.txn({ compare: [], success: batch.map((k) => ({ range: { key: k, prefix: true, revision } })), failure: [] }, deadline);
+    if (revision === 0) revision = res.revision;
     res.responses.forEach((op, j) => {
       const requested = batch[j]!;
-      for (const item of op.response_range.kvs) {
-        const key = item.key.toString('utf8');
-        if (covers(requested, key)) values.set(key, item.value.toString('utf8'));
-      }
+      for (const item of op.kvs) if (covers(requested, item.key)) values.set(item.key, item.value);
     });
   }
   return { values, revision };

@@ -22,8 +22,8 @@
 
 import type { BackoffOptions } from '../../core/backoff.ts';
 import { exponentialBackoff, sleep } from '../../core/backoff.ts';
-import type { Update, WatchListener } from '../backend.ts';
-import { diffValues, notify } from '../file/updates.ts';
+import type { Update, WatchListener } from '../types.ts';
+import { diffValues, notify } from '../updates.ts';
 
 export interface PrefixState {
   /** The requested key ("/app/db"). */

@@ -9,15 +9,16 @@
 // notification's), resyncs with a full read when etcd has compacted it away or its store went
 // back in time, and fails over to the next endpoint at once before backing off.
 
-import type { Etcd3, IDuplexStream, IWatchRequest, IWatchResponse } from 'etcd3';
 import { exponentialBackoff, sleep, type BackoffOptions } from '../../core/backoff.ts';
-import type { BackendStatus, Update, WatchListener } from '../backend.ts';
-import { covers, prefixRange, watchedKeys, type KeyRange } from './keys.ts';
+import type { StoreStatus, Update, WatchListener } from '../types.ts';
+import { messageOf, type EtcdClient, type WatchResponse, type WatchStream } from './client.ts';
+import { notify } from '../updates.ts';
+import { covers, watchedKeys } from './keys.ts';
 
 export interface WatchContext {
   readonly hosts: readonly string[];
   /** A new client talking to `hosts[index]` only; the watch closes it when done with it. */
-  client(index: number): Promise<Etcd3>;
+  client(index: number): Promise<EtcdClient>;
   /** A full read at one revision (for a resync). */
   read(keys: readonly string[], signal: AbortSignal): Promise<{ readonly values: ReadonlyMap<string, string>; readonly revision: number }>;
   /** How long opening a stream and creating every watcher on it may take. */
@@ -27,7 +28,6 @@ export interface WatchContext {
 
 interface Target {
   readonly key: string;
-  readonly range: KeyRange;
   /** The first revision not yet delivered for this key. */
   next: number;
 }
@@ -39,16 +39,16 @@ type SessionEnd =
 
 /** Watches `keys` after revision `from` until `signal` aborts; never rejects. */
 export async function runWatch(ctx: WatchContext, keys: readonly string[], from: number, listener: WatchListener, signal: AbortSignal): Promise<void> {
-  const targets: Target[] = watchedKeys(keys).map((key) => ({ key, range: prefixRange(key), next: from + 1 }));
+  const targets: Target[] = watchedKeys(keys).map((key) => ({ key, next: from + 1 }));
   if (targets.length === 0) return;
-  const clients = new Map<number, Etcd3>();
+  const clients = new Map<number, EtcdClient>();
   const backoff = exponentialBackoff(ctx.backoff);
   let host = 0;
   let triesLeft = ctx.hosts.length;
   let down = false;
   let resync: string | undefined;
 
-  const status = (s: BackendStatus): void => callListener(() => listener.status(s));
+  const status = (s: StoreStatus): void => notify(() => listener.status(s));
   const healthy = (): void => {
     // After a drop, the endpoint that dropped us is tried once more before the others.
     triesLeft = ctx.hosts.length + 1;
@@ -81,7 +81,7 @@ export async function runWatch(ctx: WatchContext, keys: readonly string[], from:
       if (resync !== undefined) {
         try {
           const snapshot = await ctx.read(keys, signal);
-          callListener(() => listener.update({ kind: 'full', values: snapshot.values }));
+          notify(() => listener.update({ kind: 'full', values: snapshot.values }));
           for (const t of targets) t.next = snapshot.revision + 1;
           resync = undefined;
         } catch (error) {
@@ -102,7 +102,7 @@ export async function runWatch(ctx: WatchContext, keys: readonly string[], from:
         }
         clients.set(index, client);
       }
-      const end = await runSession(client, targets, ctx.connectTimeoutMs, healthy, (u) => callListener(() => listener.update(u)), signal);
+      const end = await runSession(client, targets, ctx.connectTimeoutMs, healthy, (u) => notify(() => listener.update(u)), signal);
       if (end.kind === 'aborted') break;
       if (end.kind === 'resync') {
         resync = end.reason;
@@ -123,7 +123,7 @@ export async function runWatch(ctx: WatchContext, keys: readonly string[], from:
 }
 
 function runSession(
-  client: Etcd3,
+  client: EtcdClient,
   targets: readonly Target[],
   connectTimeoutMs: number,
   healthy: () => void,
@@ -131,7 +131,7 @@ function runSession(
   signal: AbortSignal,
 ): Promise<SessionEnd> {
   return new Promise((resolve) => {
-    let stream: IDuplexStream<IWatchRequest, IWatchResponse> | undefined;
+    let stream: WatchStream | undefined;
     let ended = false;
     let creating = 0;
     const byId = new Map<string, Target>();
@@ -166,12 +166,10 @@ function runSession(
     // created-response -> watcher pairing unambiguous.
     const createNext = (): void => {
       const t = targets[creating]!;
-      stream?.write({
-        create_request: { key: t.range.key, range_end: t.range.range_end, start_revision: t.next, progress_notify: true },
-      });
+      stream?.create({ prefix: t.key, startRevision: t.next });
     };
 
-    const onResponse = (res: IWatchResponse): void => {
+    const onResponse = (res: WatchResponse): void => {
       if (ended) return;
       if (res.created) {
         const t = targets[creating];
@@ -180,13 +178,13 @@ function runSession(
           end(canceled(t, res));
           return;
         }
-        const current = Number(res.header.revision);
+        const current = res.revision;
         const seen = Math.max(...targets.map((x) => x.next)) - 1;
         if (current < seen) {
           end({ kind: 'resync', reason: `etcd's revision ${current} is behind revision ${seen} already delivered (store restored or replaced)` });
           return;
         }
-        byId.set(res.watch_id, t);
+        byId.set(res.watchId, t);
         creating++;
         if (creating < targets.length) {
           arm();
@@ -197,7 +195,7 @@ function runSession(
         }
         return;
       }
-      const t = byId.get(res.watch_id);
+      const t = byId.get(res.watchId);
       if (t === undefined) return;
       if (res.canceled) {
         end(canceled(t, res));
@@ -206,18 +204,17 @@ function runSession(
       if (res.events.length === 0) {
         // A progress notification: etcd sends them only to watchers that have caught up, so
         // nothing for this key is pending up to the header's revision.
-        t.next = Math.max(t.next, Number(res.header.revision) + 1);
+        t.next = Math.max(t.next, res.revision + 1);
         return;
       }
       const changes = new Map<string, string | undefined>();
       let last = t.next - 1;
       for (const ev of res.events) {
-        const revision = Number(ev.kv.mod_revision);
+        const revision = ev.kv.modRevision;
         if (revision < t.next) continue;
         last = Math.max(last, revision);
-        const key = ev.kv.key.toString('utf8');
-        if (!covers(t.key, key)) continue;
-        changes.set(key, ev.type === 'Delete' ? undefined : ev.kv.value.toString('utf8'));
+        if (!covers(t.key, ev.kv.key)) continue;
+        changes.set(ev.kv.key, ev.type === 'delete' ? undefined : ev.kv.value);
       }
       // Only events move the resume point: during a catch-up the header's revision is the
       // store's current one, beyond what this response carried.
@@ -232,12 +229,14 @@ function runSession(
       deliver({ kind: 'delta', set, deleted });
     };
 
-    client.watchClient.watch().then(
+    const events = {
+      // These stay attached after end(): cancel() itself ends in an error.
+      error: (err: Error) => end({ kind: 'failed', error: err.message }),
+      end: () => end({ kind: 'failed', error: 'etcd closed the watch stream' }),
+      response: onResponse,
+    };
+    client.watch(events).then(
       (s) => {
-        // Listeners stay attached after end(): cancel() itself ends in an 'error' event.
-        s.on('error', (err) => end({ kind: 'failed', error: err.message }));
-        s.on('end', () => end({ kind: 'failed', error: 'etcd closed the watch stream' }));
-        s.on('data', onResponse);
         if (ended) {
           s.cancel();
           return;
@@ -250,27 +249,10 @@ function runSession(
   });
 }
 
-function canceled(t: Target, res: IWatchResponse): SessionEnd {
-  const compacted = Number(res.compact_revision);
+function canceled(t: Target, res: WatchResponse): SessionEnd {
+  const compacted = res.compactRevision;
   if (compacted > 0) {
     return { kind: 'resync', reason: `etcd compacted its history up to revision ${compacted}, past revision ${t.next} of ${t.key}` };
   }
-  return { kind: 'failed', error: `etcd canceled the watch on ${t.key}: ${res.cancel_reason || 'no reason given'}` };
-}
-
-function callListener(fn: () => void): void {
-  try {
-    fn();
-  } catch (error) {
-    // A throwing listener is a bug in the caller: surface it, but not inside gRPC's stream.
-    setImmediate(() => {
-      throw error;
-    });
-  }
-}
-
-export function messageOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  // gRPC appends an empty "Resolution note: " to connection errors.
-  return message.replace(/\s*Resolution note:\s*$/, '');
+  return { kind: 'failed', error: `etcd canceled the watch on ${t.key}: ${res.cancelReason || 'no reason given'}` };
 }

@@ -5,9 +5,9 @@
 // templates (hasLock(path)); locks are released on shutdown.
 
 import { resolve } from 'node:path';
-import { acquireLock, tryAcquireLock, type HeldLock } from '../cluster/file-lock.ts';
-import { defaultInstanceId } from '../cluster/identity.ts';
-import { fenceMargin } from '../cluster/election.ts';
+import { acquireLock, tryAcquireLock, type HeldLock } from './file-lock.ts';
+import { defaultInstanceId } from './identity.ts';
+import { fenceMargin } from './election.ts';
 import type { Settings } from '../config/options.ts';
 import { exponentialBackoff, sleep } from '../core/backoff.ts';
 import type { Bus } from '../core/bus.ts';
@@ -15,7 +15,7 @@ import type { Clock } from '../core/clock.ts';
 import { createHookRunner, parseHook } from '../core/hooks.ts';
 import type { Logger } from '../core/log.ts';
 import type { Part } from '../core/part.ts';
-import type { Guard } from './guards.ts';
+import type { Guard } from '../jobs/guards.ts';
 
 export interface LocksPart extends Part {
   /** The guard of a configured lock path; undefined for a path that is not one. */

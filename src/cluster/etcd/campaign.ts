@@ -1,5 +1,5 @@
-// Leader election on a key prefix, built on the session's lease and on transactions, as etcd's
-// own concurrency/election does: each candidate puts `<election>/<lease hex>` bound to its
+// Campaigns for leadership on a key prefix, built on the session's lease and on transactions, as
+// etcd's own concurrency/election does: each candidate puts `<election>/<lease hex>` bound to its
 // lease (create-if-absent), the key with the lowest create revision leads, and a candidate
 // watches only the key just before its own. It replaces etcd3's Election, whose defects would
 // reach steward: a campaign that failed can still emit 'elected' later, "campaign again on
@@ -8,11 +8,12 @@
 // seen its own key (with its create revision) and no older one, and never after it rejected.
 
 import type { Campaign } from '../coordinator.ts';
-import { prefixRange } from '../../backends/etcd/keys.ts';
 import { within } from '../../core/deadline.ts';
-import { notify, persist, unlessTransient, watchFrom, type SessionContext } from './session-context.ts';
+import { notify } from '../../stores/updates.ts';
+import { persist, unlessTransient, watchFrom, type SessionContext } from './session-context.ts';
 
-export interface Election {
+/** A session's campaigns, one per election key (the election itself, with fencing, is ../election.ts). */
+export interface Campaigns {
   campaign(electionKey: string, value: string, signal: AbortSignal): Campaign;
   observe(electionKey: string, onLeader: (leader: string | undefined) => void, signal: AbortSignal): void;
   resign(electionKey: string): Promise<void>;
@@ -37,56 +38,45 @@ export function electionPrefix(electionKey: string): string {
   return electionKey.endsWith('/') ? electionKey : `${electionKey}/`;
 }
 
-export function createElection(ctx: SessionContext): Election {
-  const { etcd, lease } = ctx;
+export function createCampaigns(ctx: SessionContext): Campaigns {
+  const { lease } = ctx;
   const entries = new Map<string, Entry>();
-  const Create = etcd.CompareTarget.Create;
-  const Lease = etcd.CompareTarget.Lease;
-  const Equal = etcd.CompareResult.Equal;
 
   /** Deletes this session's candidate key under `prefix`, whatever its revision. */
   const deleteOwnKey = (prefix: string, what: string, signal: AbortSignal): Promise<unknown> => {
-    const key = Buffer.from(prefix + lease.hex);
+    const key = prefix + lease.hex;
     return ctx.main.call(
       what,
-      (client, deadline) =>
-        client.kv.txn({ compare: [{ key, target: Lease, result: Equal, lease: lease.id }], success: [{ request_delete_range: { key } }], failure: [] }, { deadline }),
+      (client, deadline) => client.txn({ compare: [{ key, lease: lease.id }], success: [{ delete: key }], failure: [] }, deadline),
       signal,
     );
   };
 
   /** Puts the candidate key if absent; returns its create revision. */
-  const enter = async (electionKey: string, key: Buffer, value: Buffer, signal: AbortSignal): Promise<number> => {
+  const enter = async (electionKey: string, key: string, value: string, signal: AbortSignal): Promise<number> => {
     for (;;) {
       const res = await ctx.main.call(
         `campaign for ${electionKey}`,
         (client, deadline) =>
-          client.kv.txn(
-            {
-              compare: [{ key, target: Create, result: Equal, create_revision: 0 }],
-              success: [{ request_put: { key, value, lease: lease.id } }],
-              failure: [{ request_range: { key } }],
-            },
-            { deadline },
+          client.txn(
+            { compare: [{ key, createRevision: 0 }], success: [{ put: { key, value, lease: lease.id } }], failure: [{ range: { key } }] },
+            deadline,
           ),
         signal,
       );
-      if (res.succeeded) return Number(res.header.revision);
-      const existing = res.responses[0]?.response_range.kvs[0];
+      if (res.succeeded) return res.revision;
+      const existing = res.responses[0]?.kvs[0];
       if (existing === undefined) continue;
       if (existing.lease !== lease.id) {
-        throw new Error(`etcd key ${key.toString()} is held by lease ${BigInt(existing.lease).toString(16)}, not by this session's lease ${lease.hex}`);
+        throw new Error(`etcd key ${key} is held by lease ${BigInt(existing.lease).toString(16)}, not by this session's lease ${lease.hex}`);
       }
-      const revision = Number(existing.create_revision);
-      if (existing.value.equals(value)) return revision;
+      const revision = existing.createRevision;
+      if (existing.value === value) return revision;
       // This session already campaigns (or leads) with another value: keep the place, change the value.
       const put = await ctx.main.call(
         `campaign for ${electionKey}`,
         (client, deadline) =>
-          client.kv.txn(
-            { compare: [{ key, target: Create, result: Equal, create_revision: revision }], success: [{ request_put: { key, value, lease: lease.id } }], failure: [] },
-            { deadline },
-          ),
+          client.txn({ compare: [{ key, createRevision: revision }], success: [{ put: { key, value, lease: lease.id } }], failure: [] }, deadline),
         signal,
       );
       if (put.succeeded) return revision;
@@ -94,34 +84,24 @@ export function createElection(ctx: SessionContext): Election {
   };
 
   /** Where the candidate key of `revision` stands, in one transaction. */
-  const standing = async (electionKey: string, prefix: string, key: Buffer, revision: number, signal: AbortSignal): Promise<Standing> => {
+  const standing = async (electionKey: string, prefix: string, key: string, revision: number, signal: AbortSignal): Promise<Standing> => {
     const res = await ctx.main.call(
       `check the campaign for ${electionKey}`,
       (client, deadline) =>
-        client.kv.txn(
+        client.txn(
           {
-            compare: [{ key, target: Create, result: Equal, create_revision: revision }],
-            success: [
-              {
-                request_range: {
-                  ...prefixRange(prefix),
-                  sort_target: etcd.SortTarget.Create,
-                  sort_order: etcd.SortOrder.Descend,
-                  max_create_revision: revision - 1,
-                  limit: 1,
-                },
-              },
-            ],
+            compare: [{ key, createRevision: revision }],
+            success: [{ range: { key: prefix, prefix: true, sortByCreate: 'descend', maxCreateRevision: revision - 1, limit: 1 } }],
             failure: [],
           },
-          { deadline },
+          deadline,
         ),
       signal,
     );
     if (!res.succeeded) return { kind: 'gone' };
-    const before = res.responses[0]?.response_range.kvs[0];
+    const before = res.responses[0]?.kvs[0];
     if (before === undefined) return { kind: 'leader' };
-    return { kind: 'waiting', predecessor: before.key.toString('utf8'), revision: Number(res.header.revision) };
+    return { kind: 'waiting', predecessor: before.key, revision: res.revision };
   };
 
   /** Resolves at the first change of `keys` after `from` (deleted, replaced, or a resync). */
@@ -151,20 +131,20 @@ export function createElection(ctx: SessionContext): Election {
 
   const lead = async (electionKey: string, value: string, signal: AbortSignal): Promise<{ readonly fencingToken: string }> => {
     const prefix = electionPrefix(electionKey);
-    const key = Buffer.from(prefix + lease.hex);
+    const key = prefix + lease.hex;
     const giveUp = unlessTransient(ctx);
     // Writes are not cut short when the campaign is stopped (only by their deadline or the end
     // of the lease): the withdrawal that follows a stop must come after them.
-    const revision = await persist(ctx, () => enter(electionKey, key, Buffer.from(value), lease.ended), signal, giveUp);
+    const revision = await persist(ctx, () => enter(electionKey, key, value, lease.ended), signal, giveUp);
     for (;;) {
       if (signal.aborted) throw signal.reason;
       const now = await persist(ctx, () => standing(electionKey, prefix, key, revision, lease.ended), signal, giveUp);
       if (signal.aborted) throw signal.reason;
       if (now.kind === 'leader') return { fencingToken: lease.hex };
       if (now.kind === 'gone') {
-        throw new Error(`the campaign for ${electionKey} ended: its key ${key.toString()} was deleted (resigned, deleted from outside, or the lease ended)`);
+        throw new Error(`the campaign for ${electionKey} ended: its key ${key} was deleted (resigned, deleted from outside, or the lease ended)`);
       }
-      await nextChange([now.predecessor, key.toString('utf8')], now.revision, signal);
+      await nextChange([now.predecessor, key], now.revision, signal);
     }
   };
 
@@ -223,20 +203,16 @@ export function createElection(ctx: SessionContext): Election {
       const query = async (): Promise<number> => {
         const res = await ctx.main.call(
           `read the leader of ${electionKey}`,
-          (client, deadline) =>
-            client.kv.range(
-              { ...prefixRange(prefix), sort_target: etcd.SortTarget.Create, sort_order: etcd.SortOrder.Ascend, limit: 1 },
-              { deadline },
-            ),
+          (client, deadline) => client.range({ key: prefix, prefix: true, sortByCreate: 'ascend', limit: 1 }, deadline),
           stop,
         );
-        const leader = res.kvs[0]?.value.toString('utf8');
+        const leader = res.kvs[0]?.value;
         if (!stop.aborted && (!delivered || leader !== last)) {
           delivered = true;
           last = leader;
           notify(() => onLeader(leader));
         }
-        return Number(res.header.revision);
+        return res.revision;
       };
       // One read at a time; changes during a read cause one more read after it.
       const refresh = async (): Promise<void> => {

@@ -1,0 +1,127 @@
+// The etcd calls steward makes, in steward's own types: the seam between steward and the etcd
+// client library. Today etcd3-client.ts implements it over etcd3 (gRPC); the shapes follow etcd's
+// v3 API as its JSON gateway speaks it (keys and values as text, revisions as numbers, lease ids
+// as decimal strings), so that a small HTTP client can take its place without touching the
+// backend or the coordinator. Nothing outside src/stores/etcd/ sees an etcd3 type.
+
+export interface KeyValue {
+  readonly key: string;
+  readonly value: string;
+  readonly createRevision: number;
+  readonly modRevision: number;
+  /** The lease the key is bound to (decimal), '0' for none. */
+  readonly lease: string;
+}
+
+export interface RangeRequest {
+  /** One key; with `prefix`, every key that starts with it ('' for all keys). */
+  readonly key: string;
+  readonly prefix?: boolean;
+  /** Read at this revision; absent or 0 for the latest. */
+  readonly revision?: number;
+  /** Sort by create revision. */
+  readonly sortByCreate?: 'ascend' | 'descend';
+  /** Only keys created at or before this revision. */
+  readonly maxCreateRevision?: number;
+  readonly limit?: number;
+}
+
+export interface RangeResult {
+  /** The store's revision when it answered. */
+  readonly revision: number;
+  readonly kvs: readonly KeyValue[];
+}
+
+/** A transaction's condition: the key's create revision (0: absent), or its lease, is equal to this. */
+export type Compare =
+  | { readonly key: string; readonly createRevision: number }
+  | { readonly key: string; readonly lease: string };
+
+export type Operation =
+  | { readonly range: RangeRequest }
+  | { readonly put: { readonly key: string; readonly value: string; readonly lease: string } }
+  | { readonly delete: string };
+
+export interface TxnRequest {
+  readonly compare: readonly Compare[];
+  readonly success: readonly Operation[];
+  readonly failure: readonly Operation[];
+}
+
+export interface TxnResult {
+  readonly succeeded: boolean;
+  readonly revision: number;
+  /** One per operation that ran, in order: the keys of a range, none for a put or a delete. */
+  readonly responses: readonly { readonly kvs: readonly KeyValue[] }[];
+}
+
+export interface WatchCreate {
+  /** Watches every key that starts with `prefix`. */
+  readonly prefix: string;
+  /** The first revision to report. */
+  readonly startRevision: number;
+}
+
+export interface WatchEvent {
+  readonly type: 'put' | 'delete';
+  readonly kv: KeyValue;
+}
+
+export interface WatchResponse {
+  readonly watchId: string;
+  /** The store's revision when it answered (during a catch-up, beyond the events carried). */
+  readonly revision: number;
+  readonly created: boolean;
+  readonly canceled: boolean;
+  /** > 0 when the watch was canceled because its start revision was compacted away. */
+  readonly compactRevision: number;
+  readonly cancelReason: string;
+  readonly events: readonly WatchEvent[];
+}
+
+export interface WatchStreamEvents {
+  response(response: WatchResponse): void;
+  error(error: Error): void;
+  /** The server closed the stream. */
+  end(): void;
+}
+
+/** One watch stream: watchers are created on it one at a time, each answered in order. */
+export interface WatchStream {
+  /** With progress notifications, so that a quiet watch still learns how far it is. */
+  create(request: WatchCreate): void;
+  /** Ends the stream; its events may still report an error or the end. */
+  cancel(): void;
+}
+
+/**
+ * A connection to some etcd endpoints. `deadline` (epoch ms) bounds the call in the client;
+ * callers that need a bound in JavaScript as well add their own.
+ */
+export interface EtcdClient {
+  range(request: RangeRequest, deadline: number): Promise<RangeResult>;
+  txn(request: TxnRequest, deadline: number): Promise<TxnResult>;
+  /** A lease of `ttlSeconds`; resolves with its id. */
+  grantLease(ttlSeconds: number, deadline: number): Promise<string>;
+  /** One renewal; resolves with the TTL etcd answered (0 or less: the lease is gone). */
+  keepAliveOnce(leaseId: string, deadline: number): Promise<number>;
+  revokeLease(leaseId: string, deadline: number): Promise<void>;
+  watch(events: WatchStreamEvents): Promise<WatchStream>;
+  close(): void;
+}
+
+/** The client library, once loaded: makes clients and tells its errors apart. */
+export interface EtcdDriver {
+  /** A client for `hosts` with the connection's TLS, login and timing. */
+  connect(hosts: readonly string[]): EtcdClient;
+  /** The connection, not etcd's answer, failed: retrying (on a fresh client) may help. */
+  isConnectionError(error: unknown): boolean;
+  /** etcd answered that the lease does not exist (revoked, or expired). */
+  isLeaseGone(error: unknown): boolean;
+}
+
+/** An error's message, without the empty "Resolution note" gRPC appends to connection errors. */
+export function messageOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\s*Resolution note:\s*$/, '');
+}
