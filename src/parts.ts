@@ -8,6 +8,7 @@ import type { Clock } from './core/clock.ts';
 import type { Logger } from './core/log.ts';
 import type { Part } from './core/part.ts';
 import type { ClusterView } from './cluster/cluster-view.ts';
+import type { Coordinator } from './cluster/coordinator.ts';
 import { CLUSTER_FUNCTIONS } from './cluster/cluster-view.ts';
 import { hasJobs } from './jobs/has-jobs.ts';
 import type { Guards } from './jobs/guards.ts';
@@ -21,6 +22,18 @@ export interface PartContext {
   readonly bus: Bus;
   readonly log: Logger;
   readonly clock: Clock;
+}
+
+/** Only the settings a part reads: each part declares which (its *_SETTINGS list). */
+function pick<K extends keyof Settings>(settings: Settings, keys: readonly K[]): Pick<Settings, K> {
+  const picked = {} as Pick<Settings, K>;
+  for (const key of keys) picked[key] = settings[key];
+  return picked;
+}
+
+/** The store the replicas coordinate through, opened on first use. */
+function coordinatorOpener(ctx: PartContext): () => Promise<Coordinator> {
+  return async () => (await import('./cluster/select-coordinator.ts')).createCoordinator(ctx.settings, ctx.sources, ctx.clock);
 }
 
 function carriesConfdFiles(env: PartContext['env']): boolean {
@@ -42,21 +55,9 @@ async function templatesPart(ctx: PartContext, view: ClusterView | undefined, lo
   }
   const { loadResources } = await import('./resources/load-resources.ts');
   const load = () => loadResources({ confdir: settings.confdir, prefix: settings.prefix, log: log.child('config') });
-  const { createTemplatesPart } = await import('./resources/templates-part.ts');
+  const { createTemplatesPart, TEMPLATES_SETTINGS } = await import('./resources/templates-part.ts');
   return createTemplatesPart({
-    settings: {
-      check: settings.check,
-      noop: settings.noop,
-      once: settings.once,
-      syncOnly: settings.syncOnly,
-      keepStageFile: settings.keepStageFile,
-      watchTemplates: settings.watchTemplates,
-      confdir: settings.confdir,
-      wait: settings.wait,
-      interval: settings.interval,
-      commandTimeout: settings.commandTimeout,
-      configTimeout: settings.configTimeout,
-    },
+    settings: pick(settings, TEMPLATES_SETTINGS),
     env,
     // The store's options stay here: the part only opens what it is handed.
     openBackend: async () => (await import('./backends/select.ts')).createBackend(settings, env),
@@ -86,24 +87,42 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
   let view: ClusterView | undefined;
   if (serves && ctx.settings.election !== undefined) {
     const { createClusterView } = await import('./cluster/cluster-view.ts');
-    const { createClusterPart } = await import('./cluster/cluster-part.ts');
+    const { createClusterPart, CLUSTER_SETTINGS } = await import('./cluster/cluster-part.ts');
     const v = createClusterView((listener) =>
       ctx.bus.on('role.changed', (e) => {
         if (e.role === 'follower') listener(e.reason);
       }),
     );
     view = v;
-    parts.push(createClusterPart({ settings: ctx.settings, sources: ctx.sources, env: ctx.env, view: v, bus: ctx.bus, log: ctx.log, clock: ctx.clock }));
+    parts.push(
+      createClusterPart({
+        settings: pick(ctx.settings, CLUSTER_SETTINGS),
+        openCoordinator: coordinatorOpener(ctx),
+        env: ctx.env,
+        view: v,
+        bus: ctx.bus,
+        log: ctx.log,
+        clock: ctx.clock,
+      }),
+    );
   }
   if (serves && ctx.settings.waitFor.length > 0) {
-    const { createWaitForPart } = await import('./cluster/wait-for.ts');
+    const { createWaitForPart, WAIT_FOR_SETTINGS } = await import('./cluster/wait-for.ts');
     const openBackend = async () => (await import('./backends/select.ts')).createBackend(ctx.settings, ctx.env);
-    parts.push(createWaitForPart({ settings: ctx.settings, sources: ctx.sources, env: ctx.env, log: ctx.log, clock: ctx.clock, openBackend }));
+    parts.push(
+      createWaitForPart({
+        settings: pick(ctx.settings, WAIT_FOR_SETTINGS),
+        openCoordinator: coordinatorOpener(ctx),
+        openBackend,
+        log: ctx.log,
+        clock: ctx.clock,
+      }),
+    );
   }
   let locks: LocksPart | undefined;
   if (serves && ctx.settings.fsLocks.length > 0) {
-    const { createLocksPart } = await import('./cluster/locks-part.ts');
-    locks = createLocksPart({ settings: ctx.settings, env: ctx.env, bus: ctx.bus, log: ctx.log, clock: ctx.clock });
+    const { createLocksPart, LOCKS_SETTINGS } = await import('./cluster/locks-part.ts');
+    locks = createLocksPart({ settings: pick(ctx.settings, LOCKS_SETTINGS), env: ctx.env, bus: ctx.bus, log: ctx.log, clock: ctx.clock });
     parts.push(locks);
   }
   const templates = await templatesPart(ctx, view, locks);

@@ -3,8 +3,7 @@
 // shutdown it hands over first: follower hook, leader-only work stopped, resign; only then is
 // the app stopped, so a follower takes over at once and the app never acts as primary beside it.
 
-import type { OptionKey, Settings } from '../config/options.ts';
-import type { SettingSource } from '../config/settings.ts';
+import type { Settings } from '../config/options.ts';
 import { writeFileAtomic } from '../core/atomic-file.ts';
 import type { Bus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
@@ -17,11 +16,19 @@ import type { ClusterView } from './cluster-view.ts';
 import type { Coordinator } from './coordinator.ts';
 import { createElection, electionScope, type Election } from './election.ts';
 import { defaultAdvertiseAddress, defaultInstanceId } from './identity.ts';
-import { createCoordinator } from './select-coordinator.ts';
+
+/** The settings the election part reads (parts.ts picks them). */
+export const CLUSTER_SETTINGS = [
+  'election', 'instanceId', 'advertiseAddr', 'keyPrefix', 'electionTtl', 'hookTimeout', 'roleFile', 'roleSignal',
+  'onLeader', 'onFollower', 'onRoleChange', 'onMembersChange',
+] as const;
+export type ClusterSettings = Pick<Settings, (typeof CLUSTER_SETTINGS)[number]>;
 
 export interface ClusterPartOptions {
-  readonly settings: Settings;
-  readonly sources: ReadonlyMap<OptionKey, SettingSource>;
+  readonly settings: ClusterSettings;
+  /** Opens the store the replicas coordinate through (select-coordinator.ts). */
+  readonly openCoordinator: () => Promise<Coordinator>;
+  /** steward's environment: HOSTNAME names this replica in its member record; hooks get it too. */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly view: ClusterView;
   readonly bus: Bus;
@@ -88,12 +95,12 @@ export function createClusterPart(o: ClusterPartOptions): Part {
     name: 'cluster',
     async prepare(abort) {
       unsubscribe.push(bus.on('role.changed', onRole), bus.on('members.changed', onMembers));
-      coordinator = await createCoordinator(settings, o.sources, clock);
+      coordinator = await o.openCoordinator();
       const e = createElection({
         coordinator,
         scope: electionScope(settings.keyPrefix, name),
         instanceId,
-        host: process.env['HOSTNAME'] ?? instanceId,
+        host: o.env['HOSTNAME'] ?? instanceId,
         address: settings.advertiseAddr ?? defaultAdvertiseAddress(),
         ttlMs: settings.electionTtl,
         bus,

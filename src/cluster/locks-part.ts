@@ -24,8 +24,12 @@ export interface LocksPart extends Part {
   readonly extras: { readonly hasLock: (path: unknown) => boolean };
 }
 
+/** The settings the locks part reads (parts.ts picks them). */
+export const LOCKS_SETTINGS = ['fsLocks', 'fsLockTtl', 'instanceId', 'hookTimeout', 'onLockAcquired', 'onLockLost'] as const;
+export type LocksSettings = Pick<Settings, (typeof LOCKS_SETTINGS)[number]>;
+
 export interface LocksPartOptions {
-  readonly settings: Settings;
+  readonly settings: LocksSettings;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly bus: Bus;
   readonly log: Logger;

@@ -4,8 +4,7 @@
 // seconds names what is still missing; at STEWARD_WAIT_FOR_TIMEOUT steward exits 69.
 
 import { connect } from 'node:net';
-import type { OptionKey, Settings } from '../config/options.ts';
-import type { SettingSource } from '../config/settings.ts';
+import type { Settings } from '../config/options.ts';
 import { formatDuration } from '../config/values.ts';
 import { exponentialBackoff, sleep } from '../core/backoff.ts';
 import type { Clock } from '../core/clock.ts';
@@ -52,10 +51,14 @@ function tcpOpen(host: string, port: number, timeoutMs: number): Promise<boolean
   });
 }
 
+/** The settings wait-for reads (parts.ts picks them). */
+export const WAIT_FOR_SETTINGS = ['waitFor', 'waitForTimeout', 'keyPrefix', 'instanceId', 'electionTtl'] as const;
+export type WaitForSettings = Pick<Settings, (typeof WAIT_FOR_SETTINGS)[number]>;
+
 export interface WaitForOptions {
-  readonly settings: Settings;
-  readonly sources: ReadonlyMap<OptionKey, SettingSource>;
-  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly settings: WaitForSettings;
+  /** The store the replicas coordinate through, for `leader:` and `members:` conditions; called once. */
+  readonly openCoordinator: () => Promise<Coordinator>;
   readonly log: Logger;
   readonly clock: Clock;
   /** The template backend (CONFD_BACKEND) that `key:` conditions read; called once, when one is checked. */
@@ -76,8 +79,7 @@ export function createWaitForPart(o: WaitForOptions): Part {
       return b;
     }));
   const sharedCoordinator = (): Promise<Coordinator> =>
-    (coordinatorOnce ??= import('./select-coordinator.ts').then(async ({ createCoordinator }) => {
-      const c = await createCoordinator(settings, o.sources, clock);
+    (coordinatorOnce ??= o.openCoordinator().then((c) => {
       cleanups.push(() => c.close());
       return c;
     }));

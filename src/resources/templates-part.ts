@@ -38,10 +38,10 @@ import { createRenderQueue } from './render-queue.ts';
 import type { TemplateResource } from './resource.ts';
 
 /** The settings the templates part reads (parts.ts builds them). */
-export type TemplatesSettings = Pick<
-  Settings,
-  'check' | 'noop' | 'once' | 'syncOnly' | 'keepStageFile' | 'watchTemplates' | 'confdir' | 'wait' | 'interval' | 'commandTimeout' | 'configTimeout'
->;
+export const TEMPLATES_SETTINGS = [
+  'check', 'noop', 'once', 'syncOnly', 'keepStageFile', 'watchTemplates', 'confdir', 'wait', 'interval', 'commandTimeout', 'configTimeout',
+] as const;
+export type TemplatesSettings = Pick<Settings, (typeof TEMPLATES_SETTINGS)[number]>;
 
 export interface TemplatesPartOptions {
   readonly settings: TemplatesSettings;
