@@ -37,15 +37,15 @@ describe('election end to end (Consul double)', () => {
     const env = (id: string) => ({ STEWARD_ELECTION: 'destroyed', STEWARD_ELECTION_BACKEND: 'consul', CONFD_NODE: proxies.get(id)?.address ?? '', STEWARD_ELECTION_TTL: `${TTL_MS}ms` });
     const log = clusterLog();
     startReplica('a', env('a'), log);
-    await log.until((e) => leaders(e).includes('a'), 'a to lead');
+    await log.until('a to lead', (e) => leaders(e).includes('a'));
     startReplica('b', env('b'), log);
-    await log.until((e) => rolesOf(e).get('b') === 'follower', 'b to follow');
+    await log.until('b to follow', (e) => rolesOf(e).get('b') === 'follower');
     const session = consul.get('steward/destroyed/leader')?.session ?? '';
     assert.notEqual(session, '');
     log.mark('a', 'revoked');
     const destroyedAt = Date.now();
     assert.ok(consul.expireSession(session));
-    const entries = await log.until((e) => rolesOf(e).get('a') === 'follower' && leaders(e).length === 1, 'a to step down and one replica to lead', 4 * TTL_MS + 5000);
+    const entries = await log.until('a to step down and one replica to lead', (e) => rolesOf(e).get('a') === 'follower' && leaders(e).length === 1, 4 * TTL_MS + 5000);
     const aFollows = entries.filter((e) => e.id === 'a' && e.event === 'follower').at(-1);
     assert.ok(aFollows !== undefined && aFollows.at - destroyedAt < TTL_MS, 'a noticed within the TTL');
     assert.deepEqual(overlaps(entries), []);

@@ -34,9 +34,9 @@ describe('election end to end (etcd)', { skip: etcdSkipReason() }, () => {
   it('etcd: a lease revoked from outside makes the leader step down and someone lead again', async () => {
     const log = clusterLog();
     startReplica('a', env('a', 'revoked'), log);
-    const entries = await log.until((e) => leaders(e).includes('a'), 'a to lead');
+    const entries = await log.until('a to lead', (e) => leaders(e).includes('a'));
     startReplica('b', env('b', 'revoked'), log);
-    await log.until((e) => rolesOf(e).get('b') === 'follower', 'b to follow');
+    await log.until('b to follow', (e) => rolesOf(e).get('b') === 'follower');
     const token = entries.find((e) => e.id === 'a' && e.event === 'leader')?.token ?? '';
     const { Etcd3 } = await import('etcd3');
     const client = new Etcd3({ hosts: etcd.endpoint });
@@ -44,7 +44,7 @@ describe('election end to end (etcd)', { skip: etcdSkipReason() }, () => {
     await client.leaseClient.leaseRevoke({ ID: BigInt(`0x${token}`).toString() });
     client.close();
     const revokedAt = Date.now();
-    const after = await log.until((e) => rolesOf(e).get('a') === 'follower' && leaders(e).length === 1, 'a to step down and one replica to lead');
+    const after = await log.until('a to step down and one replica to lead', (e) => rolesOf(e).get('a') === 'follower' && leaders(e).length === 1);
     const aFollows = after.filter((e) => e.id === 'a' && e.event === 'follower').at(-1);
     assert.ok(aFollows !== undefined && aFollows.at - revokedAt < TTL_MS / 2, 'a noticed within a fraction of the TTL');
     assert.deepEqual(overlaps(after), []);
@@ -53,13 +53,13 @@ describe('election end to end (etcd)', { skip: etcdSkipReason() }, () => {
   it('etcd: a restart of etcd leaves exactly one leader and no overlap', async () => {
     const log = clusterLog();
     startReplica('a', env('a', 'restart'), log);
-    await log.until((e) => leaders(e).includes('a'), 'a to lead');
+    await log.until('a to lead', (e) => leaders(e).includes('a'));
     startReplica('b', env('b', 'restart'), log);
-    await log.until((e) => rolesOf(e).get('b') === 'follower', 'b to follow');
+    await log.until('b to follow', (e) => rolesOf(e).get('b') === 'follower');
     await etcd.restart();
     // Leases survive a quick restart; a leader that could not renew in time steps down.
     await new Promise((r) => setTimeout(r, 2 * TTL_MS));
-    const entries = await log.until((e) => leaders(e).length === 1, 'one leader', 15_000);
+    const entries = await log.until('one leader', (e) => leaders(e).length === 1, 15_000);
     assert.deepEqual(overlaps(entries), []);
   });
 });

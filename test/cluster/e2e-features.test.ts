@@ -10,16 +10,9 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { makeConfdir } from '../support/confdir.ts';
 import { APP, NODE, runSteward, startSteward, stopAllStewards } from '../support/steward.ts';
+import { until } from '../support/until.ts';
 
 afterEach(stopAllStewards);
-
-async function until(condition: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function read(path: string): string {
   try {
@@ -53,13 +46,13 @@ describe('election features (shared directory)', () => {
     assert.equal(read(join(c.out, 'a.role')), 'leader\n');
     const b = startSteward([NODE, APP], { env: { ...env('b'), CONFD_CONFDIR: makeConfdir({ 'role.toml': `[template]\nsrc = "role.tmpl"\ndest = "${c.out}/role-b.conf"\nreload = "none"\n` }, { 'role.tmpl': 'role={{ role }} members={{ range members }}{{ .id }},{{ end }}\n' }).dir } });
     await b.line(/^ready/);
-    await until(() => read(join(c.out, 'role-b.conf')) === 'role=follower members=a,b,\n', "b's render with both members");
-    await until(() => read(join(c.out, 'role.conf')).includes('members=a,b,'), "a's render to see b join");
+    await until("b's render with both members", () => read(join(c.out, 'role-b.conf')) === 'role=follower members=a,b,\n');
+    await until("a's render to see b join", () => read(join(c.out, 'role.conf')).includes('members=a,b,'));
     assert.equal(read(join(c.out, 'b.role')), 'follower\n');
     await a.signal('SIGTERM');
     await b.line(/^got SIGUSR2$/);
-    await until(() => read(join(c.out, 'b.role')) === 'leader\n', "b's role file to say leader");
-    await until(() => read(join(c.out, 'role-b.conf')) === 'role=leader members=b,\n', "b's render as leader");
+    await until("b's role file to say leader", () => read(join(c.out, 'b.role')) === 'leader\n');
+    await until("b's render as leader", () => read(join(c.out, 'role-b.conf')) === 'role=leader members=b,\n');
   });
 
   it('runs the members hook when replicas join and leave', async () => {
@@ -67,12 +60,12 @@ describe('election features (shared directory)', () => {
     const log = join(mkdtempSync(join(tmpdir(), 'steward-members-')), 'members.log');
     const hook = `sh -c 'echo "$STEWARD_INSTANCE_ID sees $STEWARD_MEMBERS" >> ${log}'`;
     startSteward([NODE, APP], { env: { ...base(dir, 'members'), STEWARD_INSTANCE_ID: 'a', STEWARD_ON_MEMBERS_CHANGE: hook } });
-    await until(() => read(log).includes('a sees a'), 'a to see itself');
+    await until('a to see itself', () => read(log).includes('a sees a'));
     const b = startSteward([NODE, APP], { env: { ...base(dir, 'members'), STEWARD_INSTANCE_ID: 'b' } });
-    await until(() => read(log).includes('a sees a,b'), 'a to see b join');
+    await until('a to see b join', () => read(log).includes('a sees a,b'));
     await b.signal('SIGTERM');
     await b.exited;
-    await until(() => read(log).trim().split('\n').at(-1) === 'a sees a', 'a to see b leave');
+    await until('a to see b leave', () => read(log).trim().split('\n').at(-1) === 'a sees a');
   });
 
   it('refuses a second replica with the same instance id (78), naming STEWARD_INSTANCE_ID', async () => {
@@ -121,11 +114,11 @@ describe('election features (shared directory)', () => {
       STEWARD_JOB_SLOW_COMMAND: `sh -c 'trap "sleep 1.5; echo $(date +%s%N) ${id} job-end >> ${log}; exit 0" TERM; echo $(date +%s%N) ${id} job-start >> ${log}; while :; do sleep 0.05; done'`,
     });
     const a = startSteward([NODE, APP], { env: env('a') });
-    await until(() => / a job-start/.test(read(log)), "a's job to start");
+    await until("a's job to start", () => / a job-start/.test(read(log)));
     startSteward([NODE, APP], { env: env('b') });
     await new Promise((r) => setTimeout(r, 300));
     await a.signal('SIGTERM');
-    await until(() => / b leader/.test(read(log)), 'b to lead');
+    await until('b to lead', () => / b leader/.test(read(log)));
     const at = (what: string): number => Number(read(log).split('\n').find((l) => l.endsWith(what))?.split(' ')[0] ?? NaN);
     assert.ok(at(' a job-end') < at(' b leader'), `a's job ended before b led:\n${read(log)}`);
   });
@@ -135,7 +128,7 @@ describe('election features (shared directory)', () => {
     const log = join(mkdtempSync(join(tmpdir(), 'steward-stopping-')), 'log');
     const env = (id: string) => ({ ...base(dir, 'stopping'), STEWARD_INSTANCE_ID: id, STEWARD_ON_LEADER: `sh -c 'echo ${id} leader >> ${log}'`, APP_IGNORE: 'SIGTERM', STEWARD_STOP_TIMEOUT: '3s' });
     const a = startSteward([NODE, APP], { env: env('a') });
-    await until(() => read(log).includes('a leader'), 'a to lead');
+    await until('a to lead', () => read(log).includes('a leader'));
     const b = startSteward([NODE, APP], { env: env('b') });
     await b.line(/^ready/);
     // b is stopping (its app ignores TERM, so it takes the whole budget) when a goes away.
@@ -195,14 +188,14 @@ describe('filesystem locks', () => {
     });
     const a = startSteward([NODE, APP], { env: env('a') });
     await a.line(/^ready/);
-    await until(() => /^a 1$/m.test(read(log)), "a's lock job");
+    await until("a's lock job", () => /^a 1$/m.test(read(log)));
     const b = startSteward([NODE, APP], { env: env('b') });
     await b.line(/^ready/);
     await new Promise((r) => setTimeout(r, 1500));
     assert.doesNotMatch(read(log), /^b /m, 'b does not run the job while a holds the lock');
     await a.signal('SIGTERM');
     await a.exited;
-    await until(() => /^b 2$/m.test(read(log)), "b's lock job with the next generation");
+    await until("b's lock job with the next generation", () => /^b 2$/m.test(read(log)));
     assert.match(read(log), /^b acquired$/m);
     assert.ok(existsSync(lock));
   });

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { JobActivity, RunRecord } from '../../src/jobs/run-job.ts';
-import { baseEnv, harness, nextActivity, processGone, testGuard, until } from './fixtures/jobs-harness.ts';
+import { baseEnv, harness, nextActivity, processGone, testGuard } from './fixtures/jobs-harness.ts';
+import { until } from '../support/until.ts';
 
 const EVERY_SECOND = '* * * * * *';
 /** A schedule that never comes round during a test: runs are started with runNow. */
@@ -98,7 +99,7 @@ describe('scheduled jobs', { concurrency: true }, () => {
       assert.equal(record.timedOut, true);
       assert.equal(record.failure, 'timed out after 300ms');
       const grandchild = Number(readFileSync(pidFile, 'utf8'));
-      await until(() => processGone(grandchild), `the background sleep ${grandchild} to end`, 4000);
+      await until(`the background sleep ${grandchild} to end`, () => processGone(grandchild), 4000);
     } finally {
       await h.stop();
     }
@@ -154,7 +155,7 @@ describe('scheduled jobs', { concurrency: true }, () => {
       const started = nextActivity(h.part, (a) => a.type === 'started');
       const run = h.part.runNow('primary');
       await started;
-      await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the job to start its sleep');
+      await until('the job to start its sleep', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '');
       const lostAt = Date.now();
       guard.lose('session expired');
       const record = await run;
@@ -164,7 +165,7 @@ describe('scheduled jobs', { concurrency: true }, () => {
       assert.equal(record.failure, 'stopped (leadership lost: session expired)');
       assert.equal(record.signal, 'SIGKILL');
       assert.ok(took >= 350 && took < 2000, `took ${took}ms`);
-      await until(() => processGone(Number(readFileSync(pidFile, 'utf8'))), 'the sleep to end');
+      await until('the sleep to end', () => processGone(Number(readFileSync(pidFile, 'utf8'))));
       assert.equal(guard.subscribers, 0);
       assert.ok(h.logs.some((l) => l.level === 'warn' && l.msg === 'job primary: leadership lost (session expired); stopping the run'));
     } finally {
