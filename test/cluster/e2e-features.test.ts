@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
@@ -80,15 +80,24 @@ describe('election features (shared directory)', () => {
 
   it('waits for a leader and a TCP port before starting the app', async () => {
     const dir = lockDir();
+    // A port nobody listens on yet: the kernel's pick, released until the test listens on it.
     const server = createServer(() => {});
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    await new Promise((r) => server.close(r));
+    const tcp = `tcp:127.0.0.1:${port}`;
     const s = startSteward([NODE, APP], {
-      env: { ...base(dir, 'waiter'), STEWARD_ELECTION: 'other', STEWARD_INSTANCE_ID: 'w', STEWARD_WAIT_FOR: 'leader:target,tcp:127.0.0.1:47123', STEWARD_WAIT_FOR_TIMEOUT: '30s' },
+      env: { ...base(dir, 'waiter'), STEWARD_ELECTION: 'other', STEWARD_INSTANCE_ID: 'w', STEWARD_WAIT_FOR: `leader:target,${tcp}`, STEWARD_WAIT_FOR_TIMEOUT: '30s' },
     });
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(s.stdoutLines().length, 0, 'not started: no leader, no port');
+    const stderrHas = (text: string) => () => s.stderr().includes(text);
+    await until('steward to wait for both conditions', stderrHas(`waiting for leader:target, ${tcp}`));
     startSteward([NODE, APP], { env: { ...base(dir, 'target'), STEWARD_INSTANCE_ID: 't' } });
-    await new Promise<void>((r) => server.listen(47123, '127.0.0.1', r));
+    await until('the leader condition to hold', stderrHas('leader:target holds'));
+    assert.equal(s.stdoutLines().length, 0, 'not started: a leader, but no port yet');
+    assert.ok(!s.stderr().includes(`${tcp} holds`));
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
     await s.line(/^ready/);
+    assert.ok(s.stderr().includes(`${tcp} holds`));
     server.close();
   });
 
