@@ -117,6 +117,7 @@ describe('election features (shared directory)', () => {
       ...base(dir, 'slowjob'),
       STEWARD_INSTANCE_ID: id,
       STEWARD_ON_LEADER: `sh -c 'echo $(date +%s%N) ${id} leader >> ${log}'`,
+      STEWARD_ON_FOLLOWER: `sh -c 'echo $(date +%s%N) ${id} follower >> ${log}'`,
       STEWARD_JOB_SLOW_SCHEDULE: '* * * * * *',
       STEWARD_JOB_SLOW_WHEN: 'leader',
       // On SIGTERM the job takes another 1.5 s to finish, then says so.
@@ -125,7 +126,7 @@ describe('election features (shared directory)', () => {
     const a = startSteward([NODE, APP], { env: env('a') });
     await until("a's job to start", () => / a job-start/.test(read(log)));
     startSteward([NODE, APP], { env: env('b') });
-    await new Promise((r) => setTimeout(r, 300));
+    await until('b to follow', () => / b follower/.test(read(log)));
     await a.signal('SIGTERM');
     await until('b to lead', () => / b leader/.test(read(log)));
     const at = (what: string): number => Number(read(log).split('\n').find((l) => l.endsWith(what))?.split(' ')[0] ?? NaN);
@@ -153,7 +154,8 @@ describe('election features (shared directory)', () => {
     const s = startSteward(['sh', '-c', 'echo started'], {
       env: { STEWARD_ELECTION: 'x', STEWARD_ELECTION_BACKEND: 'etcd', CONFD_NODE: '127.0.0.1:1', STEWARD_ELECTION_TTL: '15s', STEWARD_STOP_TIMEOUT: '2s' },
     });
-    await new Promise((r) => setTimeout(r, 1000));
+    // Signalled once it is joining (it listens for signals from its first moment, before that).
+    await until('steward to join the election', () => s.stderr().includes('joining election x as '));
     const sent = Date.now();
     await s.signal('SIGTERM');
     const exit = await s.exited;
@@ -200,6 +202,7 @@ describe('filesystem locks', () => {
     await until("a's lock job", () => /^a 1$/m.test(read(log)));
     const b = startSteward([NODE, APP], { env: env('b') });
     await b.line(/^ready/);
+    // What must not happen: b running the job during 1.5 s (a run a second) while a holds the lock.
     await new Promise((r) => setTimeout(r, 1500));
     assert.doesNotMatch(read(log), /^b /m, 'b does not run the job while a holds the lock');
     await a.signal('SIGTERM');

@@ -9,7 +9,7 @@ import { createEtcdCoordinator, type EtcdCoordinatorTuning } from '../../src/clu
 import type { Session } from '../../src/cluster/coordinator.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { etcdBackendOptions, etcdSkipReason, startEtcd, type EtcdServer } from '../support/etcd.ts';
-import { until } from '../support/until.ts';
+import { quietFor, until } from '../support/until.ts';
 
 const skip = etcdSkipReason();
 const clock = systemClock();
@@ -23,10 +23,6 @@ const fast: Partial<EtcdCoordinatorTuning> = {
 
 function decimal(hexId: string): string {
   return BigInt(`0x${hexId}`).toString();
-}
-
-function quietFor(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 type Entries = ReadonlyMap<string, string>;

@@ -11,7 +11,7 @@ import type { Coordinator, Session } from '../../src/cluster/coordinator.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { etcdBackendOptions, etcdSkipReason, startEtcd, type EtcdServer } from '../support/etcd.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
-import { until } from '../support/until.ts';
+import { quietFor, until } from '../support/until.ts';
 
 const skip = etcdSkipReason();
 const clock = systemClock();
@@ -27,11 +27,6 @@ const SLACK_MS = 400;
 
 function decimal(hexId: string): string {
   return BigInt(`0x${hexId}`).toString();
-}
-
-/** Lets `ms` pass, to show that something does *not* happen meanwhile. */
-function quietFor(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Where a promise stands, without awaiting it. */

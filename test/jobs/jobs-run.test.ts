@@ -177,12 +177,13 @@ describe('scheduled jobs', { concurrency: true }, () => {
   });
 
   it('stops a running job on shutdown: SIGTERM at once, SIGKILL at the stop deadline', async () => {
+    const trapped = join(scratch(), 'trapped');
     const h = harness({
       env: baseEnv({
         STEWARD_JOB_POLITE_SCHEDULE: NEVER_SOON,
         STEWARD_JOB_POLITE_COMMAND: 'sleep 30',
         STEWARD_JOB_STUBBORN_SCHEDULE: NEVER_SOON,
-        STEWARD_JOB_STUBBORN_COMMAND: `sh -c 'trap "" TERM; sleep 30'`,
+        STEWARD_JOB_STUBBORN_COMMAND: `sh -c 'trap "" TERM; touch ${trapped}; sleep 30'`,
       }),
     });
     const bothStarted = Promise.all([
@@ -192,8 +193,7 @@ describe('scheduled jobs', { concurrency: true }, () => {
     const polite = h.part.runNow('polite');
     const stubborn = h.part.runNow('stubborn');
     await bothStarted;
-    // Give sh the moment it needs to set its trap.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await until('the stubborn job to ignore SIGTERM', () => existsSync(trapped));
     const stopAt = Date.now();
     await h.stop(800);
     const took = Date.now() - stopAt;

@@ -54,6 +54,7 @@ describe('templates end to end (etcd)', { skip: etcdSkipReason() }, () => {
     await s.line(/^ready/);
     for (let i = 1; i <= 100; i++) {
       await etcd.put('/app/host', `v${i}`);
+      // The pace of the burst is what is under test (spread over about a second), not a wait.
       await new Promise((r) => setTimeout(r, 8));
     }
     await s.line(/^file=host=v100\|$/);

@@ -158,6 +158,7 @@ describe('templates part', () => {
     await f.part.run?.();
     for (let i = 1; i <= 100; i++) {
       f.backend.set('/app/host', `v${i}`);
+      // The pace of the burst is what is under test, not a wait.
       await new Promise((r) => setTimeout(r, 5));
     }
     const done = f.bus.next('app.reload');

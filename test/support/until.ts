@@ -21,3 +21,8 @@ export async function until<T>(
     await sleep(10);
   }
 }
+
+/** Lets `ms` pass, to show that something does *not* happen meanwhile; never to wait for an event. */
+export function quietFor(ms: number): Promise<void> {
+  return sleep(ms);
+}
