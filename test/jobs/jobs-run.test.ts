@@ -36,8 +36,8 @@ describe('scheduled jobs', { concurrency: true }, () => {
       }),
     });
     try {
-      const first = recordOf(await nextActivity(h.part, finished('hello'), 4000));
-      const second = recordOf(await nextActivity(h.part, finished('hello'), 4000));
+      const first = recordOf(await nextActivity(h.part, finished('hello')));
+      const second = recordOf(await nextActivity(h.part, finished('hello')));
       assert.equal(first.ok, false);
       assert.equal(first.exitCode, 3);
       assert.equal(first.failure, 'exit status 3');
@@ -71,9 +71,9 @@ describe('scheduled jobs', { concurrency: true }, () => {
       }),
     });
     try {
-      const skipped = await nextActivity(h.part, (a) => a.type === 'skipped', 4000);
+      const skipped = await nextActivity(h.part, (a) => a.type === 'skipped');
       assert.equal(skipped.type === 'skipped' && skipped.reason, 'still running');
-      const record = recordOf(await nextActivity(h.part, finished('slow'), 4000));
+      const record = recordOf(await nextActivity(h.part, finished('slow')));
       assert.ok(record.ok);
       assert.ok(record.skippedTicks >= 1);
       assert.ok(h.logs.some((l) => l.level === 'warn' && /^job slow: the previous run \(started .*\) is still going; this run is skipped$/.test(l.msg)));
@@ -102,7 +102,7 @@ describe('scheduled jobs', { concurrency: true }, () => {
       assert.equal(record.timedOut, true);
       assert.equal(record.failure, 'timed out after 300ms');
       const grandchild = Number(readFileSync(pidFile, 'utf8'));
-      await until(`the background sleep ${grandchild} to end`, () => processGone(grandchild), 4000);
+      await until(`the background sleep ${grandchild} to end`, () => processGone(grandchild));
     } finally {
       await h.stop();
     }

@@ -23,7 +23,7 @@ describe('late and missed runs', () => {
   it('logs runs missed while the event loop was blocked, in one line per wake-up, and does not make them up', async () => {
     const h = harness({ env: baseEnv({ STEWARD_JOB_TICK_SCHEDULE: '* * * * * *', STEWARD_JOB_TICK_COMMAND: 'true' }) });
     try {
-      await nextActivity(h.part, (a) => a.type === 'finished', 4000);
+      await nextActivity(h.part, (a) => a.type === 'finished');
       const missed = nextActivity(h.part, (a) => a.type === 'missed', 6000);
       blockFor(2600);
       const activity = await missed;
