@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { clusterLog, leaders, overlaps, rolesOf, startReplica } from '../support/cluster.ts';
+import { clusterLog, leaders, overlaps, rolesOf, startReplica, type LogEntry } from '../support/cluster.ts';
 import { etcdSkipReason, startEtcd, type EtcdServer } from '../support/etcd.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { electionScenarios, TTL_MS } from './e2e-scenarios.ts';
@@ -42,9 +42,12 @@ describe('election end to end (etcd)', { skip: etcdSkipReason() }, () => {
     try {
       // The lease of a's current leadership. On a loaded machine a may have let that lease go on
       // its own a moment ago (its fence passed): etcd then no longer knows it; take the next one.
+      const tried = new Set<string>();
+      const tokenOfA = (e: readonly LogEntry[]): string => e.filter((x) => x.id === 'a' && x.event === 'leader').at(-1)?.token ?? '';
       for (let attempt = 1; revokedAt === 0; attempt++) {
-        const entries = await log.until('b to follow while a leads', (e) => rolesOf(e).get('b') === 'follower' && leaders(e).join() === 'a');
-        const token = entries.filter((e) => e.id === 'a' && e.event === 'leader').at(-1)?.token ?? '';
+        const entries = await log.until('b to follow while a leads', (e) => rolesOf(e).get('b') === 'follower' && leaders(e).join() === 'a' && !tried.has(tokenOfA(e)));
+        const token = tokenOfA(entries);
+        tried.add(token);
         log.mark('a', 'revoked');
         const at = Date.now();
         try {
