@@ -21,12 +21,12 @@ async function measure(env: (election: string) => Record<string, string>, signal
     const log = clusterLog();
     const election = `bench-${signal}-${i}-${Date.now()}`;
     const a = startReplica('a', env(election), log);
-    await log.until((e) => leaders(e).includes('a'), 'a to lead');
+    await log.until('a to lead', (e) => leaders(e).includes('a'));
     startReplica('b', env(election), log);
-    await log.until((e) => rolesOf(e).get('b') === 'follower', 'b to follow');
+    await log.until('b to follow', (e) => rolesOf(e).get('b') === 'follower');
     const sent = Date.now();
     await a.signal(signal);
-    const entries = await log.until((e) => leaders(e).includes('b'), 'b to lead', TTL_MS * 4 + 10_000);
+    const entries = await log.until('b to lead', (e) => leaders(e).includes('b'), TTL_MS * 4 + 10_000);
     const bLeads = entries.find((e) => e.id === 'b' && e.event === 'leader');
     samples.push((bLeads?.at ?? Number.NaN) - sent);
     await stopAllStewards();

@@ -7,7 +7,7 @@
 
 import type { Bus } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
-import { exponentialBackoff, sleep } from '../core/backoff.ts';
+import { exponentialBackoff } from '../core/backoff.ts';
 import { ConfigError } from '../core/exit-codes.ts';
 import type { MemberRecord, Role } from '../core/events.ts';
 import type { Logger } from '../core/log.ts';
@@ -80,6 +80,24 @@ export function createElection(o: ElectionOptions): Election {
   let firstRoleKnown: (() => void) | undefined;
   let handingOver = false;
   let started = false;
+
+  /** Waits on the injected clock (as the fence does), so that a test's clock drives every wait. */
+  const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const onAbort = (): void => {
+        timer.cancel();
+        reject(signal.reason);
+      };
+      const timer = o.clock.setTimer(ms, () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
 
   const deadline = (): number => (session === undefined ? -Infinity : session.lastRenewalSentAt() + o.ttlMs - fenceMargin(o.ttlMs));
 

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import type { Backend } from '../../src/backends/backend.ts';
 import { createEtcdBackend, type EtcdTuning } from '../../src/backends/etcd.ts';
-import { etcdBackendOptions, etcdSkipReason, startEtcd, watchRecorder, type EtcdServer, type WatchRecorder } from '../support/etcd.ts';
+import { etcdBackendOptions, etcdMetric, etcdSkipReason, startEtcd, watchRecorder, type EtcdServer, type WatchRecorder } from '../support/etcd.ts';
 
 const skip = etcdSkipReason();
 const fast: Partial<EtcdTuning> = { requestTimeoutMs: 2000, connectTimeoutMs: 2000, backoff: { initialMs: 100, maxMs: 500 } };
@@ -100,11 +100,24 @@ describe('etcd watch', { skip }, () => {
   });
 
   it('watches hundreds of keys on one stream', async () => {
-    const keys = Array.from({ length: 300 }, (_, i) => `/w7/k${i}`);
-    const w = await readAndWatch(keys);
-    await etcd.put('/w7/k299', 'last');
-    await etcd.put('/w7/k0', 'first');
-    await w.until('the first and the last key', () => w.view.get('/w7/k0') === 'first' && w.view.get('/w7/k299') === 'last');
+    // A backend of its own, so that every stream it opens shows in etcd's counts.
+    const own = createEtcdBackend(etcdBackendOptions([etcd.endpoint]), fast);
+    const STREAMS = 'etcd_debugging_mvcc_watch_stream_total';
+    const STARTED = 'grpc_server_started_total{grpc_method="Watch",grpc_service="etcdserverpb.Watch",grpc_type="bidi_stream"}';
+    try {
+      const [streams, started] = [await etcdMetric(etcd, STREAMS), await etcdMetric(etcd, STARTED)];
+      const keys = Array.from({ length: 300 }, (_, i) => `/w7/k${i}`);
+      const snapshot = await own.read(keys, stop.signal);
+      const w = watchRecorder(snapshot.values);
+      own.watch(keys, snapshot.cursor, w, stop.signal);
+      await etcd.put('/w7/k299', 'last');
+      await etcd.put('/w7/k0', 'first');
+      await w.until('the first and the last key', () => w.view.get('/w7/k0') === 'first' && w.view.get('/w7/k299') === 'last');
+      assert.equal((await etcdMetric(etcd, STREAMS)) - streams, 1, 'watch streams open now');
+      assert.equal((await etcdMetric(etcd, STARTED)) - started, 1, 'watch streams started since the read');
+    } finally {
+      await own.close();
+    }
   });
 
   it('stops delivering when its signal aborts', async () => {

@@ -10,6 +10,7 @@ import { createConsulCoordinator, type ConsulCoordinatorTuning } from '../../src
 import { startConsulDouble, type ConsulDouble, type RecordedRequest } from '../support/consul/double.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { storeOptions } from '../support/backend-options.ts';
+import { until } from '../support/until.ts';
 
 const TTL_MS = 600;
 const REQUEST_TIMEOUT_MS = 300;
@@ -42,15 +43,6 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
       timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
-}
-
-/** Polls `check` (no event tells when a renewal's answer was processed) until it holds. */
-async function until(check: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
-  const deadline = clock.monotonic() + timeoutMs;
-  while (!check()) {
-    if (clock.monotonic() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /** How long `promise` takes to settle, and how. */
@@ -90,19 +82,19 @@ describe('Consul coordinator: session', () => {
     assert.ok(consul.session(s.id) !== undefined);
 
     await consul.waitForRequest(renewalOf(s.id));
-    await until(() => s.lastRenewalSentAt() > created, 'the first renewal');
+    await until('the first renewal', () => s.lastRenewalSentAt() > created);
     const first = s.lastRenewalSentAt();
     assert.ok(first - created >= TTL_MS / 3 - 5, `renewed ${Math.round(first - created)} ms after creation`);
-    await until(() => s.lastRenewalSentAt() > first, 'the second renewal');
+    await until('the second renewal', () => s.lastRenewalSentAt() > first);
     const gap = s.lastRenewalSentAt() - first;
     assert.ok(gap >= TTL_MS / 3 - 5 && gap < TTL_MS / 2, `renewed ${Math.round(gap)} ms after the previous one`);
   });
 
   it('keeps lastRenewalSentAt while renewals fail and reports the loss one TTL after the last success', async () => {
     const s = await open(coordinator([consul.address]), 'a');
-    await until(() => s.lastRenewalSentAt() > 0 && consul.requests(renewalOf(s.id)).length > 0, 'a renewal');
+    await until('a renewal', () => s.lastRenewalSentAt() > 0 && consul.requests(renewalOf(s.id)).length > 0);
     const created = s.lastRenewalSentAt();
-    await until(() => s.lastRenewalSentAt() > created, 'a successful renewal');
+    await until('a successful renewal', () => s.lastRenewalSentAt() > created);
 
     consul.pause();
     const last = s.lastRenewalSentAt();
@@ -134,7 +126,7 @@ describe('Consul coordinator: session', () => {
     const created = s.lastRenewalSentAt();
     await proxy.pause('hang');
     // Two TTLs without a working first agent: the renewals went to the second one.
-    await until(() => s.lastRenewalSentAt() > created + TTL_MS, 'renewals through the second agent');
+    await until('renewals through the second agent', () => s.lastRenewalSentAt() > created + TTL_MS);
     assert.ok(consul.session(s.id) !== undefined);
     assert.equal(await Promise.race([s.lost, Promise.resolve('alive')]), 'alive');
   });
@@ -162,7 +154,7 @@ describe('Consul coordinator: session', () => {
     await elected;
     const leaders: (string | undefined)[] = [];
     s.observe('steward/leader', (l) => leaders.push(l), stop.signal);
-    await until(() => leaders.length === 1, 'the first observation');
+    await until('the first observation', () => leaders.length === 1);
 
     consul.pause();
     const bound = REQUEST_TIMEOUT_MS + 200;

@@ -4,22 +4,15 @@
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { makeConfdir } from '../support/confdir.ts';
 import { APP, NODE, runSteward, startSteward, stopAllStewards } from '../support/steward.ts';
+import { until } from '../support/until.ts';
 
 afterEach(stopAllStewards);
-
-async function until(condition: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function read(path: string): string {
   try {
@@ -53,13 +46,13 @@ describe('election features (shared directory)', () => {
     assert.equal(read(join(c.out, 'a.role')), 'leader\n');
     const b = startSteward([NODE, APP], { env: { ...env('b'), CONFD_CONFDIR: makeConfdir({ 'role.toml': `[template]\nsrc = "role.tmpl"\ndest = "${c.out}/role-b.conf"\nreload = "none"\n` }, { 'role.tmpl': 'role={{ role }} members={{ range members }}{{ .id }},{{ end }}\n' }).dir } });
     await b.line(/^ready/);
-    await until(() => read(join(c.out, 'role-b.conf')) === 'role=follower members=a,b,\n', "b's render with both members");
-    await until(() => read(join(c.out, 'role.conf')).includes('members=a,b,'), "a's render to see b join");
+    await until("b's render with both members", () => read(join(c.out, 'role-b.conf')) === 'role=follower members=a,b,\n');
+    await until("a's render to see b join", () => read(join(c.out, 'role.conf')).includes('members=a,b,'));
     assert.equal(read(join(c.out, 'b.role')), 'follower\n');
     await a.signal('SIGTERM');
     await b.line(/^got SIGUSR2$/);
-    await until(() => read(join(c.out, 'b.role')) === 'leader\n', "b's role file to say leader");
-    await until(() => read(join(c.out, 'role-b.conf')) === 'role=leader members=b,\n', "b's render as leader");
+    await until("b's role file to say leader", () => read(join(c.out, 'b.role')) === 'leader\n');
+    await until("b's render as leader", () => read(join(c.out, 'role-b.conf')) === 'role=leader members=b,\n');
   });
 
   it('runs the members hook when replicas join and leave', async () => {
@@ -67,12 +60,12 @@ describe('election features (shared directory)', () => {
     const log = join(mkdtempSync(join(tmpdir(), 'steward-members-')), 'members.log');
     const hook = `sh -c 'echo "$STEWARD_INSTANCE_ID sees $STEWARD_MEMBERS" >> ${log}'`;
     startSteward([NODE, APP], { env: { ...base(dir, 'members'), STEWARD_INSTANCE_ID: 'a', STEWARD_ON_MEMBERS_CHANGE: hook } });
-    await until(() => read(log).includes('a sees a'), 'a to see itself');
+    await until('a to see itself', () => read(log).includes('a sees a'));
     const b = startSteward([NODE, APP], { env: { ...base(dir, 'members'), STEWARD_INSTANCE_ID: 'b' } });
-    await until(() => read(log).includes('a sees a,b'), 'a to see b join');
+    await until('a to see b join', () => read(log).includes('a sees a,b'));
     await b.signal('SIGTERM');
     await b.exited;
-    await until(() => read(log).trim().split('\n').at(-1) === 'a sees a', 'a to see b leave');
+    await until('a to see b leave', () => read(log).trim().split('\n').at(-1) === 'a sees a');
   });
 
   it('refuses a second replica with the same instance id (78), naming STEWARD_INSTANCE_ID', async () => {
@@ -87,15 +80,24 @@ describe('election features (shared directory)', () => {
 
   it('waits for a leader and a TCP port before starting the app', async () => {
     const dir = lockDir();
+    // A port nobody listens on yet: the kernel's pick, released until the test listens on it.
     const server = createServer(() => {});
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    await new Promise((r) => server.close(r));
+    const tcp = `tcp:127.0.0.1:${port}`;
     const s = startSteward([NODE, APP], {
-      env: { ...base(dir, 'waiter'), STEWARD_ELECTION: 'other', STEWARD_INSTANCE_ID: 'w', STEWARD_WAIT_FOR: 'leader:target,tcp:127.0.0.1:47123', STEWARD_WAIT_FOR_TIMEOUT: '30s' },
+      env: { ...base(dir, 'waiter'), STEWARD_ELECTION: 'other', STEWARD_INSTANCE_ID: 'w', STEWARD_WAIT_FOR: `leader:target,${tcp}`, STEWARD_WAIT_FOR_TIMEOUT: '30s' },
     });
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(s.stdoutLines().length, 0, 'not started: no leader, no port');
+    const stderrHas = (text: string) => () => s.stderr().includes(text);
+    await until('steward to wait for both conditions', stderrHas(`waiting for leader:target, ${tcp}`));
     startSteward([NODE, APP], { env: { ...base(dir, 'target'), STEWARD_INSTANCE_ID: 't' } });
-    await new Promise<void>((r) => server.listen(47123, '127.0.0.1', r));
+    await until('the leader condition to hold', stderrHas('leader:target holds'));
+    assert.equal(s.stdoutLines().length, 0, 'not started: a leader, but no port yet');
+    assert.ok(!s.stderr().includes(`${tcp} holds`));
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
     await s.line(/^ready/);
+    assert.ok(s.stderr().includes(`${tcp} holds`));
     server.close();
   });
 
@@ -115,17 +117,18 @@ describe('election features (shared directory)', () => {
       ...base(dir, 'slowjob'),
       STEWARD_INSTANCE_ID: id,
       STEWARD_ON_LEADER: `sh -c 'echo $(date +%s%N) ${id} leader >> ${log}'`,
+      STEWARD_ON_FOLLOWER: `sh -c 'echo $(date +%s%N) ${id} follower >> ${log}'`,
       STEWARD_JOB_SLOW_SCHEDULE: '* * * * * *',
       STEWARD_JOB_SLOW_WHEN: 'leader',
       // On SIGTERM the job takes another 1.5 s to finish, then says so.
       STEWARD_JOB_SLOW_COMMAND: `sh -c 'trap "sleep 1.5; echo $(date +%s%N) ${id} job-end >> ${log}; exit 0" TERM; echo $(date +%s%N) ${id} job-start >> ${log}; while :; do sleep 0.05; done'`,
     });
     const a = startSteward([NODE, APP], { env: env('a') });
-    await until(() => / a job-start/.test(read(log)), "a's job to start");
+    await until("a's job to start", () => / a job-start/.test(read(log)));
     startSteward([NODE, APP], { env: env('b') });
-    await new Promise((r) => setTimeout(r, 300));
+    await until('b to follow', () => / b follower/.test(read(log)));
     await a.signal('SIGTERM');
-    await until(() => / b leader/.test(read(log)), 'b to lead');
+    await until('b to lead', () => / b leader/.test(read(log)));
     const at = (what: string): number => Number(read(log).split('\n').find((l) => l.endsWith(what))?.split(' ')[0] ?? NaN);
     assert.ok(at(' a job-end') < at(' b leader'), `a's job ended before b led:\n${read(log)}`);
   });
@@ -135,7 +138,7 @@ describe('election features (shared directory)', () => {
     const log = join(mkdtempSync(join(tmpdir(), 'steward-stopping-')), 'log');
     const env = (id: string) => ({ ...base(dir, 'stopping'), STEWARD_INSTANCE_ID: id, STEWARD_ON_LEADER: `sh -c 'echo ${id} leader >> ${log}'`, APP_IGNORE: 'SIGTERM', STEWARD_STOP_TIMEOUT: '3s' });
     const a = startSteward([NODE, APP], { env: env('a') });
-    await until(() => read(log).includes('a leader'), 'a to lead');
+    await until('a to lead', () => read(log).includes('a leader'));
     const b = startSteward([NODE, APP], { env: env('b') });
     await b.line(/^ready/);
     // b is stopping (its app ignores TERM, so it takes the whole budget) when a goes away.
@@ -144,14 +147,17 @@ describe('election features (shared directory)', () => {
     await a.signal('SIGTERM');
     await a.exited;
     await b.exited;
-    assert.equal(read(log), 'a leader\n');
+    // Only a ever led (a loaded machine may make a step down and lead again; b never leads).
+    assert.match(read(log), /^a leader$/m);
+    assert.doesNotMatch(read(log), /^b /m);
   });
 
   it('a SIGTERM while joining an unreachable election stops steward within the stop budget', async () => {
     const s = startSteward(['sh', '-c', 'echo started'], {
       env: { STEWARD_ELECTION: 'x', STEWARD_ELECTION_BACKEND: 'etcd', CONFD_NODE: '127.0.0.1:1', STEWARD_ELECTION_TTL: '15s', STEWARD_STOP_TIMEOUT: '2s' },
     });
-    await new Promise((r) => setTimeout(r, 1000));
+    // Signalled once it is joining (it listens for signals from its first moment, before that).
+    await until('steward to join the election', () => s.stderr().includes('joining election x as '));
     const sent = Date.now();
     await s.signal('SIGTERM');
     const exit = await s.exited;
@@ -193,16 +199,21 @@ describe('filesystem locks', () => {
       STEWARD_JOB_WORK_WHEN: `lock:${lock}`,
       STEWARD_ON_LOCK_ACQUIRED: `sh -c 'echo ${id} acquired >> ${log}'`,
     });
+    // The fencing tokens (lock generations) each replica's job ran with: a loaded machine may make
+    // a lose and take the lock again, but b's must all come after a's.
+    const generations = (id: string): number[] => [...read(log).matchAll(new RegExp(`^${id} (\\d+)$`, 'gm'))].map((m) => Number(m[1]));
     const a = startSteward([NODE, APP], { env: env('a') });
     await a.line(/^ready/);
-    await until(() => /^a 1$/m.test(read(log)), "a's lock job");
+    await until("a's lock job", () => generations('a').length > 0);
     const b = startSteward([NODE, APP], { env: env('b') });
     await b.line(/^ready/);
+    // What must not happen: b running the job during 1.5 s (a run a second) while a holds the lock.
     await new Promise((r) => setTimeout(r, 1500));
     assert.doesNotMatch(read(log), /^b /m, 'b does not run the job while a holds the lock');
     await a.signal('SIGTERM');
     await a.exited;
-    await until(() => /^b 2$/m.test(read(log)), "b's lock job with the next generation");
+    await until("b's lock job", () => generations('b').length > 0);
+    assert.ok(Math.min(...generations('b')) > Math.max(...generations('a')), `b's generations ${generations('b').join()} after a's ${generations('a').join()}`);
     assert.match(read(log), /^b acquired$/m);
     assert.ok(existsSync(lock));
   });

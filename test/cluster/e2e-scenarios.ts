@@ -28,11 +28,11 @@ export function electionScenarios(name: string, backend: () => Backend): void {
     const log = clusterLog();
     const election = `e${process.pid}-${++elections}`;
     const a = startReplica('a', backend().env('a', election), log);
-    await log.until((e) => leaders(e).includes('a'), 'a to lead');
+    await log.until('a to lead', (e) => leaders(e).includes('a'));
     // The leader's leader-only job acts every second.
-    await log.until((e) => e.some((x) => x.id === 'a' && x.event === 'action'), "a's leader-only job to act");
+    await log.until("a's leader-only job to act", (e) => e.some((x) => x.id === 'a' && x.event === 'action'));
     const b = startReplica('b', backend().env('b', election), log);
-    await log.until((e) => rolesOf(e).get('b') === 'follower', 'b to follow');
+    await log.until('b to follow', (e) => rolesOf(e).get('b') === 'follower');
     return { log, a, b };
   }
 
@@ -40,7 +40,7 @@ export function electionScenarios(name: string, backend: () => Backend): void {
     const { log, a } = await pair();
     const sent = Date.now();
     await a.signal('SIGTERM');
-    const entries = await log.until((e) => leaders(e).includes('b'), 'b to lead');
+    const entries = await log.until('b to lead', (e) => leaders(e).includes('b'));
     const bLeads = entries.find((e) => e.id === 'b' && e.event === 'leader');
     const aFollows = entries.filter((e) => e.id === 'a' && e.event === 'follower').at(-1);
     assert.ok(bLeads && aFollows);
@@ -55,7 +55,7 @@ export function electionScenarios(name: string, backend: () => Backend): void {
     const killed = Date.now();
     await a.signal('SIGKILL');
     log.mark('a', 'killed');
-    const entries = await log.until((e) => leaders(e).includes('b'), 'b to lead', backend().failoverBoundMs + 5000);
+    const entries = await log.until('b to lead', (e) => leaders(e).includes('b'), backend().failoverBoundMs + 5000);
     const bLeads = entries.find((e) => e.id === 'b' && e.event === 'leader');
     assert.ok(bLeads);
     assert.ok(bLeads.at - killed < backend().failoverBoundMs, `failover took ${Math.round(bLeads.at - killed)} ms`);
@@ -66,12 +66,12 @@ export function electionScenarios(name: string, backend: () => Backend): void {
     const { log, a } = await pair();
     await a.signal('SIGSTOP');
     log.mark('a', 'frozen');
-    await log.until((e) => leaders(e).includes('b'), 'b to lead', backend().failoverBoundMs + 5000);
+    await log.until('b to lead', (e) => leaders(e).includes('b'), backend().failoverBoundMs + 5000);
     const resumed = Date.now();
     log.mark('a', 'resumed');
     await a.signal('SIGCONT');
-    await log.until((e) => e.some((x) => x.id === 'b' && x.event === 'action'), "b's leader-only job to act");
-    const entries = await log.until((e) => e.some((x) => x.id === 'a' && x.event === 'follower' && x.at >= resumed - 50), 'a to step down');
+    await log.until("b's leader-only job to act", (e) => e.some((x) => x.id === 'b' && x.event === 'action'));
+    const entries = await log.until('a to step down', (e) => e.some((x) => x.id === 'a' && x.event === 'follower' && x.at >= resumed - 50));
     const stepDown = entries.find((x) => x.id === 'a' && x.event === 'follower' && x.at >= resumed - 50);
     assert.ok(stepDown && stepDown.at - resumed < 1500, 'a stepped down right after resuming');
     assert.deepEqual(overlaps(entries), []);
@@ -81,7 +81,7 @@ export function electionScenarios(name: string, backend: () => Backend): void {
   it(`${name}: a leader cut off from the store steps down before the new leader's hook runs`, { skip: backend().partition === undefined ? 'a shared directory cannot be partitioned' : false }, async () => {
     const { log } = await pair();
     await backend().partition?.('a');
-    const entries = await log.until((e) => leaders(e).includes('b'), 'b to lead', backend().failoverBoundMs + 10_000);
+    const entries = await log.until('b to lead', (e) => leaders(e).includes('b'), backend().failoverBoundMs + 10_000);
     const bLeads = entries.find((e) => e.id === 'b' && e.event === 'leader');
     const aFollows = entries.filter((e) => e.id === 'a' && e.event === 'follower').at(-1);
     assert.ok(bLeads && aFollows, 'a ran its follower hook');

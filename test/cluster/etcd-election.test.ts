@@ -12,6 +12,7 @@ import type { Session } from '../../src/cluster/coordinator.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { etcdBackendOptions, etcdSkipReason, startEtcd, type EtcdServer } from '../support/etcd.ts';
 import { startTcpProxy } from '../support/tcp-proxy.ts';
+import { quietFor, until } from '../support/until.ts';
 
 const skip = etcdSkipReason();
 const clock = systemClock();
@@ -25,18 +26,6 @@ const fast: Partial<EtcdCoordinatorTuning> = {
 
 function decimal(hexId: string): string {
   return BigInt(`0x${hexId}`).toString();
-}
-
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function quietFor(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 interface Tracked<T> {
@@ -120,7 +109,7 @@ describe('etcd coordinator election', { skip }, () => {
     const elected = await a.campaign('/e1', 'a', stop.signal).elected;
     assert.deepEqual(elected, { fencingToken: a.id }, 'the fencing token is the lease id in hex, the session id');
     const waiting = track(b.campaign('/e1', 'b', stop.signal).elected);
-    await waitFor("b's candidate key", async () => (await candidates('/e1')).length === 2);
+    await until("b's candidate key", async () => (await candidates('/e1')).length === 2);
     assert.deepEqual(
       (await candidates('/e1')).map((kv) => [kv.key.toString(), kv.value.toString(), kv.lease]),
       [
@@ -146,7 +135,7 @@ describe('etcd coordinator election', { skip }, () => {
     const b = await replica('b');
     await a.campaign('/e2', 'a', stop.signal).elected;
     const waiting = track(b.campaign('/e2', 'b', stop.signal).elected);
-    await waitFor("b's candidate key", async () => (await candidates('/e2')).length === 2);
+    await until("b's candidate key", async () => (await candidates('/e2')).length === 2);
     const revokedAt = clock.monotonic();
     await revoke(a);
     assert.deepEqual(await waiting.promise, { fencingToken: b.id });
@@ -162,11 +151,11 @@ describe('etcd coordinator election', { skip }, () => {
     const b = await replica('b', 3000);
     await a.campaign('/e3', 'a', stop.signal).elected;
     const waiting = track(b.campaign('/e3', 'b', stop.signal).elected);
-    await waitFor("b's candidate key", async () => (await candidates('/e3')).length === 2);
+    await until("b's candidate key", async () => (await candidates('/e3')).length === 2);
     await p.pause('hang');
     const lost = track(a.lost);
     await waiting.promise;
-    await waitFor("a's loss", () => lost.state === 'resolved', 2000);
+    await until("a's loss", () => lost.state === 'resolved', 2000);
     t.diagnostic(`a lost ${(lost.settledAt - a.lastRenewalSentAt()).toFixed(1)} ms after its last good renewal; b elected ${(waiting.settledAt - lost.settledAt).toFixed(1)} ms later`);
     assert.ok(lost.settledAt < waiting.settledAt, 'the old leader knew it had lost before the new one was elected');
   });
@@ -179,7 +168,7 @@ describe('etcd coordinator election', { skip }, () => {
     a.observe('/e4', (l) => leaders.push(l), stop.signal);
     await leaders.until('a leads', (v) => v.at(-1) === 'a');
     const campaign = track(b.campaign('/e4', 'b', stop.signal).elected);
-    await waitFor("b's candidate key", async () => (await candidates('/e4')).length === 2);
+    await until("b's candidate key", async () => (await candidates('/e4')).length === 2);
     await revoke(b);
     await assert.rejects(campaign.promise, /key \/e4\/[0-9a-f]+ was deleted|session \(lease [0-9a-f]+\) is lost/);
     assert.match(await b.lost, /revoked/);
@@ -216,14 +205,14 @@ describe('etcd coordinator election', { skip }, () => {
       // As etcd3 documents it: campaign again as soon as the campaign failed.
       const giveUp = new AbortController();
       last = track(b.campaign('/e5', 'b', AbortSignal.any([stop.signal, giveUp.signal])).elected);
-      await waitFor(`round ${i}: b's candidate key`, newSeat);
+      await until(`round ${i}: b's candidate key`, newSeat);
       giveUp.abort(new Error(`gave up in round ${i}`));
       await assert.rejects(last.promise, new RegExp(`gave up in round ${i}`));
     }
     last = track(b.campaign('/e5', 'b', stop.signal).elected);
-    await waitFor("the last round's candidate key", newSeat);
+    await until("the last round's candidate key", newSeat);
     assert.equal((await candidates('/e5')).length, 2, 'one key per replica');
-    await waitFor('every withdrawal seen', () => puts === rounds + 1 && deletes === rounds);
+    await until('every withdrawal seen', () => puts === rounds + 1 && deletes === rounds);
     await quietFor(2 * 1000);
     assert.deepEqual({ puts, deletes }, { puts: rounds + 1, deletes: rounds }, 'one write to enter and one to withdraw per campaign; no hidden retries');
     assert.equal(last.state, 'pending');
@@ -237,7 +226,7 @@ describe('etcd coordinator election', { skip }, () => {
     await a.campaign('/e6', 'a', stop.signal).elected;
     const first = track(b.campaign('/e6', 'b', stop.signal).elected);
     await assert.rejects(b.campaign('/e6', 'b', stop.signal).elected, /a campaign for \/e6 is already running in this session/);
-    await waitFor("b's candidate key", async () => (await candidates('/e6')).length === 2);
+    await until("b's candidate key", async () => (await candidates('/e6')).length === 2);
     assert.equal((await candidates('/e6')).length, 2);
     assert.equal(first.state, 'pending');
     // Campaigning again while leading keeps the seat (and its create revision) and updates the value.
@@ -258,15 +247,15 @@ describe('etcd coordinator election', { skip }, () => {
     await a.campaign('/e7', 'a', stop.signal).elected;
     const giveUp = new AbortController();
     const campaign = track(b.campaign('/e7', 'b', giveUp.signal).elected);
-    await waitFor("b's candidate key", async () => (await candidates('/e7')).length === 2);
+    await until("b's candidate key", async () => (await candidates('/e7')).length === 2);
     const abortedAt = clock.monotonic();
     giveUp.abort(new Error('stopping'));
     await assert.rejects(campaign.promise, /stopping/);
     assert.ok(campaign.settledAt - abortedAt < 50, 'rejected at once');
-    await waitFor("b's key withdrawn", async () => (await candidates('/e7')).length === 1);
+    await until("b's key withdrawn", async () => (await candidates('/e7')).length === 1);
     // Resigning a waiting campaign withdraws it just the same.
     const again = track(b.campaign('/e7', 'b', stop.signal).elected);
-    await waitFor("b's candidate key again", async () => (await candidates('/e7')).length === 2);
+    await until("b's candidate key again", async () => (await candidates('/e7')).length === 2);
     await b.resign('/e7');
     await assert.rejects(again.promise, /resigned from \/e7/);
     assert.deepEqual((await candidates('/e7')).map((kv) => kv.value.toString()), ['a']);
@@ -286,7 +275,7 @@ describe('etcd coordinator election', { skip }, () => {
     await a.campaign('/e8', 'a', stop.signal).elected;
     await leaders.until('a', (v) => v.at(-1) === 'a');
     const waiting = b.campaign('/e8', 'b', stop.signal).elected;
-    await waitFor("b's candidate key", async () => (await candidates('/e8')).length === 2);
+    await until("b's candidate key", async () => (await candidates('/e8')).length === 2);
     await a.resign('/e8');
     await waiting;
     await leaders.until('b', (v) => v.at(-1) === 'b');

@@ -9,6 +9,7 @@ import { createEtcdCoordinator, type EtcdCoordinatorTuning } from '../../src/clu
 import type { Session } from '../../src/cluster/coordinator.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { etcdBackendOptions, etcdSkipReason, startEtcd, type EtcdServer } from '../support/etcd.ts';
+import { quietFor, until } from '../support/until.ts';
 
 const skip = etcdSkipReason();
 const clock = systemClock();
@@ -22,19 +23,6 @@ const fast: Partial<EtcdCoordinatorTuning> = {
 
 function decimal(hexId: string): string {
   return BigInt(`0x${hexId}`).toString();
-}
-
-/** Resolves once `condition` holds, checking every 20 ms (for state that has no event). */
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function quietFor(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 type Entries = ReadonlyMap<string, string>;
@@ -195,13 +183,13 @@ describe('etcd coordinator over TLS with client certificates and a password', { 
       assert.deepEqual(await s.campaign('/t1/election', 'T', stop.signal).elected, { fencingToken: s.id });
       const leaders: (string | undefined)[] = [];
       s.observe('/t1/election', (l) => leaders.push(l), stop.signal);
-      await waitFor('the leader observed', () => leaders.length === 1);
-      await waitFor('a renewal', () => s.lastRenewalSentAt() > created);
+      await until('the leader observed', () => leaders.length === 1);
+      await until('a renewal', () => s.lastRenewalSentAt() > created);
       assert.deepEqual(leaders, ['T']);
       // A restarted etcd has forgotten every login token: renewals and watches log in again.
       await etcd.restart();
       const restartedAt = clock.monotonic();
-      await waitFor('a renewal after the restart', () => s.lastRenewalSentAt() > restartedAt);
+      await until('a renewal after the restart', () => s.lastRenewalSentAt() > restartedAt);
       assert.equal(await s.register('/t1/members/u', 'U'), true);
       await members.until('u, after the restart', (e) => e.get('/t1/members/u') === 'U');
       await s.close();

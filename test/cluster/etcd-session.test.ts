@@ -11,6 +11,7 @@ import type { Coordinator, Session } from '../../src/cluster/coordinator.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { etcdBackendOptions, etcdSkipReason, startEtcd, type EtcdServer } from '../support/etcd.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { quietFor, until } from '../support/until.ts';
 
 const skip = etcdSkipReason();
 const clock = systemClock();
@@ -26,20 +27,6 @@ const SLACK_MS = 400;
 
 function decimal(hexId: string): string {
   return BigInt(`0x${hexId}`).toString();
-}
-
-/** Resolves once `condition` holds, checking every 20 ms (for state that has no event). */
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Lets `ms` pass, to show that something does *not* happen meanwhile. */
-function quietFor(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** Where a promise stands, without awaiting it. */
@@ -93,7 +80,7 @@ describe('etcd coordinator session', { skip }, () => {
     const granted = await admin.leaseClient.leaseTimeToLive({ ID: decimal(s.id) });
     assert.equal(granted.grantedTTL, '2', 'etcd takes whole seconds: 1500 ms rounds up');
     const seen = [created];
-    await waitFor('three renewals', () => {
+    await until('three renewals', () => {
       if (s.lastRenewalSentAt() !== seen.at(-1)) seen.push(s.lastRenewalSentAt());
       return seen.length >= 4;
     });
@@ -123,7 +110,7 @@ describe('etcd coordinator session', { skip }, () => {
     const p = await proxy();
     const s = await coordinator([p.address]).openSession({ ttlMs: 1000, instanceId: 'r3' }, stop.signal);
     const created = s.lastRenewalSentAt();
-    await waitFor('a renewal through the proxy', () => s.lastRenewalSentAt() > created);
+    await until('a renewal through the proxy', () => s.lastRenewalSentAt() > created);
     await p.pause('hang');
     const partitionedAt = clock.monotonic();
     const reason = await s.lost;
@@ -145,13 +132,13 @@ describe('etcd coordinator session', { skip }, () => {
     const s = await coordinator([p.address]).openSession({ ttlMs: 3000, instanceId: 'r4' }, stop.signal);
     const lost = track(s.lost);
     const created = s.lastRenewalSentAt();
-    await waitFor('a renewal through the proxy', () => s.lastRenewalSentAt() > created);
+    await until('a renewal through the proxy', () => s.lastRenewalSentAt() > created);
     await p.pause('hang');
     const partitionedAt = clock.monotonic();
     await quietFor(1500);
     assert.ok(s.lastRenewalSentAt() <= partitionedAt, 'renewals sent during the partition failed and do not count');
     await p.resume();
-    await waitFor('a renewal after the partition healed', () => s.lastRenewalSentAt() > partitionedAt + 1500);
+    await until('a renewal after the partition healed', () => s.lastRenewalSentAt() > partitionedAt + 1500);
     assert.equal(lost.state, 'pending');
     assert.ok((await leaseTtl(s)) > 0);
     await s.close();
@@ -164,7 +151,7 @@ describe('etcd coordinator session', { skip }, () => {
     await etcd.kill();
     const downAt = clock.monotonic();
     await etcd.restart();
-    await waitFor('a renewal after the restart', () => s.lastRenewalSentAt() > downAt);
+    await until('a renewal after the restart', () => s.lastRenewalSentAt() > downAt);
     assert.equal(lost.state, 'pending');
     assert.equal(await etcd.get('/s5/member'), 'v');
     await s.close();
@@ -215,7 +202,7 @@ describe('etcd coordinator against a frozen etcd (SIGSTOP)', { skip }, () => {
     assert.equal(await s.register('/f1/member', 'a'), true);
     const observed: (string | undefined)[] = [];
     s.observe('/f1/election', (l) => observed.push(l), stop.signal);
-    await waitFor('the first observation', () => observed.length === 1);
+    await until('the first observation', () => observed.length === 1);
     await etcd.pause();
     try {
       const timed = async (what: string, call: () => Promise<unknown>, expected: RegExp, budget = deadline): Promise<void> => {
@@ -236,7 +223,7 @@ describe('etcd coordinator against a frozen etcd (SIGSTOP)', { skip }, () => {
       t.diagnostic(`lost ${(clock.monotonic() - s.lastRenewalSentAt()).toFixed(0)} ms after the last good renewal`);
       assert.match(reason, /presumed expired/);
       assert.ok(clock.monotonic() < s.lastRenewalSentAt() + 2000 + SLACK_MS, 'lost at the TTL after the last good renewal');
-      await waitFor('the campaign rejected', () => campaign.state === 'rejected', 1000);
+      await until('the campaign rejected', () => campaign.state === 'rejected', 1000);
       await assert.rejects(campaign.promise, /session \(lease [0-9a-f]+\) is lost/);
       const t0 = clock.monotonic();
       await c.close();

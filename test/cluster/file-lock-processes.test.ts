@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { acquireLock, readLock, type HeldLock } from '../../src/cluster/file-lock.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { killChildren, spawnFixture, type Child, type Line } from './fixtures/file-children.ts';
+import { until } from '../support/until.ts';
 
 const clock = systemClock();
 let dir = '';
@@ -114,7 +115,7 @@ describe('file lock between processes', { timeout: 120_000 }, () => {
     await holder.next((l) => l['event'] === 'released');
     assert.equal((await readLock(path))?.owner, 'b', "the old holder's release left the new holder's lock alone");
     // The new holder keeps heartbeating successfully.
-    while (b.lastRefreshSentAt() <= beforeRelease) await new Promise((r) => setTimeout(r, 10));
+    await until("b's next heartbeat", () => b.lastRefreshSentAt() > beforeRelease);
     assert.equal(await Promise.race([b.lost.then(() => true), new Promise((r) => setImmediate(() => r(false)))]), false);
     holder.send('exit');
     assert.equal(await holder.exited, 0);

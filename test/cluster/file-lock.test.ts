@@ -7,6 +7,7 @@ import { acquireLock, readLock, tryAcquireLock, type HeldLock } from '../../src/
 import { claimSlot, inspectLock } from '../../src/cluster/file-lock/slots.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { pausableClock } from './fixtures/file-clock.ts';
+import { until } from '../support/until.ts';
 
 const clock = systemClock();
 let dir = '';
@@ -24,15 +25,6 @@ afterEach(async () => {
 function keep<T extends HeldLock | undefined>(lock: T): T {
   if (lock !== undefined) held.push(lock);
   return lock;
-}
-
-/** Waits for a condition that no event announces (a timestamp moving), with a deadline. */
-async function until(what: string, test: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = clock.monotonic() + timeoutMs;
-  while (!(await test())) {
-    if (clock.monotonic() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 async function isSettled(promise: Promise<unknown>): Promise<boolean> {

@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { loadLibc } from '../../src/init/libc.ts';
 import { nodeChildren as nodeChildRegistry, trackNodeSpawns } from '../../src/init/node-children.ts';
 import { startReaper } from '../../src/init/reaper.ts';
-import { childrenOf, processState, waitFor } from '../support/steward.ts';
+import { childrenOf, processState } from '../support/steward.ts';
+import { until } from '../support/until.ts';
 
 describe('reaper beside Node child processes', () => {
   const libc = loadLibc();
@@ -32,7 +33,7 @@ describe('reaper beside Node child processes', () => {
       assert.equal(codes[0], 0);
       assert.deepEqual(codes.slice(1), Array.from({ length: 40 }, (_, i) => i % 7));
     }
-    await waitFor(() => childrenOf(process.pid).filter((p) => processState(p) === 'Z').length === 0 && childrenOf(process.pid).length === 0, 10_000, 'no zombies');
+    await until('no zombies', () => childrenOf(process.pid).filter((p) => processState(p) === 'Z').length === 0 && childrenOf(process.pid).length === 0, 10_000);
     assert.ok(reaped > 0, 'orphans were reaped by steward, not by Node');
     assert.equal(nodeChildren.size, 0);
   });

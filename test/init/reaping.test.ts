@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { APP, NODE, childrenOf, processState, startSteward, stopAllStewards, waitFor } from '../support/steward.ts';
+import { APP, NODE, childrenOf, processState, startSteward, stopAllStewards } from '../support/steward.ts';
+import { until } from '../support/until.ts';
 
 afterEach(stopAllStewards);
 
@@ -20,7 +21,7 @@ describe('reaping', () => {
       s.write('spawn-orphans 200\n');
       await s.line(/^orphans spawned$/);
       // Every orphan has exited once only steward and the app remain under steward.
-      await waitFor(() => childrenOf(steward).length === 1 && zombiesUnder(steward).length === 0, 10_000, 'orphans to be reaped');
+      await until('orphans to be reaped', () => childrenOf(steward).length === 1 && zombiesUnder(steward).length === 0, 10_000);
       assert.deepEqual(zombiesUnder(steward), []);
       s.write('exit 0\n');
       assert.equal((await s.exited).code, 0);

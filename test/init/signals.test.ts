@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { FORWARDED_SIGNALS } from '../../src/init/signals.ts';
-import { APP, NODE, appPid, processState, startSteward, stopAllStewards, waitFor } from '../support/steward.ts';
+import { APP, NODE, appPid, processState, startSteward, stopAllStewards } from '../support/steward.ts';
+import { until } from '../support/until.ts';
 
 afterEach(stopAllStewards);
 
@@ -56,9 +57,9 @@ describe('signal forwarding as PID 1', () => {
     const pid = await appPid(s);
     for (const stop of ['SIGTSTP', 'SIGTTIN', 'SIGTTOU'] as const) {
       await s.signal(stop);
-      await waitFor(() => processState(pid) === 'T', 5000, `the app to stop on ${stop}`);
+      await until(`the app to stop on ${stop}`, () => processState(pid) === 'T', 5000);
       await s.signal('SIGCONT');
-      await waitFor(() => processState(pid) !== 'T', 5000, 'the app to resume');
+      await until('the app to resume', () => processState(pid) !== 'T', 5000);
       await s.line(/^got SIGCONT$/);
     }
     await s.signal('SIGTERM');

@@ -235,7 +235,7 @@ describe('rotating backups', { concurrency: true }, () => {
     const dest = folder();
     const h = harness({ env: { ...backupEnv('db', dest, WRITE_DATA), STEWARD_BACKUP_DB_SCHEDULE: '* * * * * *' } });
     try {
-      const activity = await nextActivity(h.part, (a) => a.type === 'finished', 4000);
+      const activity = await nextActivity(h.part, (a) => a.type === 'finished');
       assert.ok(activity.type === 'finished');
       assert.equal(activity.record.trigger, 'schedule');
       assert.match(activity.record.backup?.artifact ?? '', /^db-\d{8}T\d{6}Z$/);

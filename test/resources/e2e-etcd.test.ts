@@ -8,19 +8,12 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { makeConfdir } from '../support/confdir.ts';
 import { etcdSkipReason, startEtcd, type EtcdServer } from '../support/etcd.ts';
 import { APP, NODE, logRecords, startSteward, stopAllStewards, type RunningSteward } from '../support/steward.ts';
+import { until } from '../support/until.ts';
 
 afterEach(stopAllStewards);
 
 const RESOURCE = '[template]\nsrc = "app.tmpl"\ndest = "$OUT/app.conf"\nkeys = ["/app"]\n';
 const TEMPLATE = 'host={{ getv "/app/host" }}\n';
-
-async function until(condition: () => boolean, what: string, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('templates end to end (etcd)', { skip: etcdSkipReason() }, () => {
   let etcd: EtcdServer;
@@ -61,6 +54,7 @@ describe('templates end to end (etcd)', { skip: etcdSkipReason() }, () => {
     await s.line(/^ready/);
     for (let i = 1; i <= 100; i++) {
       await etcd.put('/app/host', `v${i}`);
+      // The pace of the burst is what is under test (spread over about a second), not a wait.
       await new Promise((r) => setTimeout(r, 8));
     }
     await s.line(/^file=host=v100\|$/);
@@ -78,7 +72,7 @@ describe('templates end to end (etcd)', { skip: etcdSkipReason() }, () => {
     const { s, dest } = start();
     await s.line(/^ready/);
     await etcd.kill('SIGKILL');
-    await until(() => logRecords(s.stderr()).some((l) => /unreachable; the app keeps its last good files/.test(String(l['msg']))), 'steward to notice etcd is gone');
+    await until('steward to notice etcd is gone', () => logRecords(s.stderr()).some((l) => /unreachable; the app keeps its last good files/.test(String(l['msg']))));
     assert.equal(readFileSync(dest, 'utf8'), 'host=before\n');
     assert.ok(!s.stdoutLines().includes('got SIGHUP'), 'the app was not signalled');
     await etcd.restart();

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { makeConfdir } from '../support/confdir.ts';
 import { APP, NODE, logRecords, runSteward, startSteward, stopAllStewards } from '../support/steward.ts';
+import { until } from '../support/until.ts';
 
 afterEach(stopAllStewards);
 
@@ -123,7 +124,7 @@ describe('templates end to end (file backend)', () => {
     const marker = join(c.out, 'started');
     const s = startSteward(['sh', '-c', `touch ${marker}`], { env: { ...c.env, STEWARD_CONFIG_TIMEOUT: '30s', STEWARD_LOG_LEVEL: 'debug' } });
     // The wait has begun once steward says what it renders.
-    while (!logRecords(s.stderr()).some((l) => String(l['msg']).startsWith('rendering'))) await new Promise((r) => setTimeout(r, 10));
+    await until('steward to say what it renders', () => logRecords(s.stderr()).some((l) => String(l['msg']).startsWith('rendering')));
     await s.signal('SIGTERM');
     const exit = await s.exited;
     assert.equal(exit.code, 143);
@@ -155,7 +156,7 @@ describe('templates end to end (file backend)', () => {
     replaceAtomically(c.valuesFile, 'app:\n  host: db2\n');
     await s.line(/^got SIGTERM$/);
     // The new app prints the file, then its ready line.
-    while (s.stdoutLines().filter((l) => l.startsWith('ready')).length < 2) await new Promise((r) => setTimeout(r, 10));
+    await until("the new app's ready line", () => s.stdoutLines().filter((l) => l.startsWith('ready')).length >= 2);
     const lines = s.stdoutLines();
     assert.equal(lines[lines.lastIndexOf(lines.filter((l) => l.startsWith('ready'))[1] ?? '') - 1], 'file=host=db2|');
     await s.signal('SIGTERM');
@@ -171,7 +172,7 @@ describe('templates end to end (file backend)', () => {
     });
     await s.line(/^file=host=from-env\|$/);
     await s.line(/^ready/);
-    while (logRecords(s.stderr()).filter((l) => l['msg'] === 'periodic re-sync').length < 2) await new Promise((r) => setTimeout(r, 20));
+    await until('two periodic re-syncs', () => logRecords(s.stderr()).filter((l) => l['msg'] === 'periodic re-sync').length >= 2);
     await s.signal('SIGTERM');
     await s.exited;
     assert.ok(!s.stdoutLines().includes('got SIGHUP'));
@@ -201,7 +202,7 @@ describe('templates end to end (file backend)', () => {
     await s.line(/^ready/);
     writeFileSync(join(c.dir, 'templates', 'app.tmpl'), 'host={{ getv "/app/host"\n');
     replaceAtomically(c.valuesFile, 'app:\n  host: db2\n');
-    while (!logRecords(s.stderr()).some((l) => /cannot update .*keeping the last one/.test(String(l['msg'])))) await new Promise((r) => setTimeout(r, 10));
+    await until('the failed render to be reported', () => logRecords(s.stderr()).some((l) => /cannot update .*keeping the last one/.test(String(l['msg']))));
     assert.equal(readFileSync(c.dest, 'utf8'), 'host=db1\n');
     writeFileSync(join(c.dir, 'templates', 'app.tmpl'), 'host={{ getv "/app/host" }}\n');
     replaceAtomically(c.valuesFile, 'app:\n  host: db3\n');

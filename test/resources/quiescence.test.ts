@@ -1,36 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Clock } from '../../src/core/clock.ts';
 import { createQuiescence } from '../../src/resources/quiescence.ts';
-
-function fakeClock(): Clock & { advance(ms: number): void } {
-  let now = 0;
-  const timers = new Set<{ at: number; fn: () => void }>();
-  return {
-    now: () => now,
-    monotonic: () => now,
-    setTimer(ms, fn) {
-      const t = { at: now + ms, fn };
-      timers.add(t);
-      return { cancel: () => timers.delete(t) };
-    },
-    advance(ms) {
-      const end = now + ms;
-      for (;;) {
-        const next = [...timers].filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
-        if (next === undefined) break;
-        timers.delete(next);
-        now = next.at;
-        next.fn();
-      }
-      now = end;
-    },
-  };
-}
+import { manualClock } from '../support/manual-clock.ts';
 
 describe('quiescence', () => {
   it('fires once, min after the last change', () => {
-    const clock = fakeClock();
+    const clock = manualClock();
     const fired: number[] = [];
     const q = createQuiescence({ minMs: 100, maxMs: 1000 }, clock, () => fired.push(clock.monotonic()));
     q.trigger();
@@ -47,7 +22,7 @@ describe('quiescence', () => {
   });
 
   it('fires at max after the first change when changes keep coming', () => {
-    const clock = fakeClock();
+    const clock = manualClock();
     const fired: number[] = [];
     const q = createQuiescence({ minMs: 100, maxMs: 300 }, clock, () => fired.push(clock.monotonic()));
     for (let t = 0; t < 1000; t += 50) {
@@ -58,7 +33,7 @@ describe('quiescence', () => {
   });
 
   it('fires at once with a zero wait', () => {
-    const clock = fakeClock();
+    const clock = manualClock();
     let fired = 0;
     const q = createQuiescence({ minMs: 0, maxMs: 0 }, clock, () => fired++);
     q.trigger();

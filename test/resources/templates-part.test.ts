@@ -17,6 +17,7 @@ import { loadResources } from '../../src/resources/load-resources.ts';
 import { createTemplatesPart } from '../../src/resources/templates-part.ts';
 import { recordingLogger, type Recorded } from '../support/logs.ts';
 import { memoryBackend, type MemoryBackend } from '../support/memory-backend.ts';
+import { until } from '../support/until.ts';
 
 interface Fixture {
   dir: string;
@@ -72,15 +73,6 @@ const appToml = (extra = '') => `[template]\nsrc = "app.tmpl"\ndest = "$OUT/app.
 const otherToml = `[template]\nsrc = "other.tmpl"\ndest = "$OUT/other.conf"\nkeys = ["/other"]\n`;
 const appTmpl = 'host={{ getv "/app/host" }}\n';
 const otherTmpl = 'x={{ getv "/other/x" }}\n';
-
-/** Waits for a condition that no event announces (a log line, a file), with a deadline. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function read(f: Fixture, name: string): string {
   return readFileSync(join(f.out, name), 'utf8');
@@ -152,7 +144,7 @@ describe('templates part', () => {
     await f.part.prepare?.(new AbortController().signal);
     await f.part.run?.();
     f.backend.set('/app/unused', 'z');
-    await until(() => f.logs.some((l) => l.msg === 'rendered; no change'), 'the unchanged render');
+    await until('the unchanged render', () => f.logs.some((l) => l.msg === 'rendered; no change'));
     assert.deepEqual(f.reloads, []);
     f.backend.set('/app/host', 'b');
     await f.bus.next('app.reload');
@@ -166,6 +158,7 @@ describe('templates part', () => {
     await f.part.run?.();
     for (let i = 1; i <= 100; i++) {
       f.backend.set('/app/host', `v${i}`);
+      // The pace of the burst is what is under test, not a wait.
       await new Promise((r) => setTimeout(r, 5));
     }
     const done = f.bus.next('app.reload');
@@ -181,7 +174,7 @@ describe('templates part', () => {
     await f.part.prepare?.(new AbortController().signal);
     await f.part.run?.();
     f.backend.set('/app/host', 'bad');
-    await until(() => f.logs.some((l) => l.level === 'error'), 'the failed check');
+    await until('the failed check', () => f.logs.some((l) => l.level === 'error'));
     assert.match(f.logs.find((l) => l.level === 'error')?.msg ?? '', /check_cmd rejected the new .*app\.conf; keeping the last one/);
     assert.equal(read(f, 'app.conf'), 'host=good\n');
     assert.deepEqual(f.reloads, []);
@@ -204,7 +197,7 @@ describe('templates part', () => {
     const restart = f.bus.next('app.restart');
     f.backend.set('/k', '2');
     await restart;
-    await until(() => existsSync(marker), 'reload_cmd');
+    await until('reload_cmd', () => existsSync(marker));
     assert.equal(readFileSync(marker, 'utf8'), 'reloaded\n');
     assert.deepEqual(f.reloads, []);
     assert.equal(f.restarts.length, 1);

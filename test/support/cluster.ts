@@ -6,6 +6,7 @@ import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APP, NODE, startSteward, type RunningSteward } from './steward.ts';
+import { until } from './until.ts';
 
 export interface LogEntry {
   readonly at: number;
@@ -24,7 +25,7 @@ export interface ClusterLog {
    */
   mark(id: string, event: 'killed' | 'frozen' | 'resumed' | 'revoked'): void;
   /** Resolves once `predicate` holds over the entries (polled: a file has no event to await). */
-  until(predicate: (entries: LogEntry[]) => boolean, what: string, timeoutMs?: number): Promise<LogEntry[]>;
+  until(what: string, predicate: (entries: LogEntry[]) => boolean, timeoutMs?: number): Promise<LogEntry[]>;
 }
 
 export function clusterLog(): ClusterLog {
@@ -51,14 +52,13 @@ export function clusterLog(): ClusterLog {
     mark(id, event) {
       appendFileSync(path, `${BigInt(Date.now()) * 1_000_000n} ${id} ${event}\n`);
     },
-    async until(predicate, what, timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const e = entries();
-        if (predicate(e)) return e;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; log:\n${e.map((x) => `${x.at.toFixed(3)} ${x.id} ${x.event} ${x.token}`).join('\n')}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+    until(what, predicate, timeoutMs = 20_000) {
+      let seen: LogEntry[] = [];
+      const holds = (): LogEntry[] | undefined => {
+        seen = entries();
+        return predicate(seen) ? seen : undefined;
+      };
+      return until(what, holds, timeoutMs, () => `log:\n${seen.map((x) => `${x.at.toFixed(3)} ${x.id} ${x.event} ${x.token}`).join('\n')}`);
     },
   };
 }

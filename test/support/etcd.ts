@@ -42,6 +42,17 @@ export function etcdAvailable(): boolean {
  * For node:test's `skip` option: a reason when etcd is missing, false when the test should run.
  * Under CI=true it is always false, so a missing etcd fails the test instead of hiding it.
  */
+/**
+ * One sample from a plain-HTTP etcd's /metrics on its client URL (etcd 3.4 serves them there),
+ * for what etcd alone can tell: how many watch streams and watchers a client holds open.
+ */
+export async function etcdMetric(etcd: EtcdServer, sample: string): Promise<number> {
+  const text = await (await fetch(`${etcd.endpoint}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${sample} `));
+  if (line === undefined) throw new Error(`etcd reports no metric ${sample}`);
+  return Number(line.slice(sample.length + 1));
+}
+
 export function etcdSkipReason(): string | false {
   if (etcdAvailable() || process.env['CI'] === 'true') return false;
   return `SKIPPED: ${NOT_INSTALLED}`;

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { until } from './until.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const STEWARD = join(ROOT, 'bin', 'steward');
@@ -96,10 +97,10 @@ export function startSteward(args: readonly string[], options: StartOptions = {}
   async function stewardPid(): Promise<number> {
     if (!pid1) return proc.pid ?? -1;
     // unshare --fork: steward is unshare's only child.
-    return waitFor(() => {
+    return until('steward to start under unshare', () => {
       const kids = childrenOf(proc.pid ?? -1);
       return kids[0];
-    }, 5000, 'steward to start under unshare');
+    }, 5000);
   }
 
   return {
@@ -170,21 +171,10 @@ export function processState(pid: number): string | undefined {
   }
 }
 
-/** Polls a condition that has no event to await (process states in /proc), with a deadline. */
-export async function waitFor<T>(probe: () => T | undefined | false, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** The app's pid outside the namespace: steward's direct child that is not Node's own. */
 export async function appPid(s: RunningSteward): Promise<number> {
   const steward = await s.stewardPid();
-  return waitFor(() => childrenOf(steward)[0], 5000, 'the app to start');
+  return until('the app to start', () => childrenOf(steward)[0], 5000);
 }
 
 /** Parses steward's JSON log lines from stderr. */
