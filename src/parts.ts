@@ -42,11 +42,14 @@ async function templatesPart(ctx: PartContext, view: ClusterView | undefined, lo
   }
   const { loadResources } = await import('./resources/load-resources.ts');
   const load = () => loadResources({ confdir: settings.confdir, prefix: settings.prefix, log: log.child('config') });
+  const resources = load();
+  const { warnAboutBindMounts } = await import('./resources/bind-mounts.ts');
+  warnAboutBindMounts(resources.map((r) => r.dest), log.child('config'));
   const { createTemplatesPart } = await import('./resources/templates-part.ts');
   return createTemplatesPart({
     settings,
     env,
-    resources: load(),
+    resources,
     bus: ctx.bus,
     log: ctx.log,
     clock: ctx.clock,

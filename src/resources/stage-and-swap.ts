@@ -151,13 +151,16 @@ async function writeAll(handle: FileHandle, content: Buffer): Promise<void> {
   }
 }
 
+// The owner first (a previous owner could otherwise loosen the mode again), then the mode, and
+// only then the first byte: a reader that opens the file from then on is refused. One that
+// already holds it open keeps reading (see bind-mounts.ts, which warns at start-up).
 async function overwriteInPlace(dest: string, content: Buffer, target: Target): Promise<void> {
   const handle = await open(dest, constants.O_WRONLY | constants.O_NOFOLLOW);
   try {
+    await handle.chown(target.uid, target.gid);
+    await handle.chmod(target.mode);
     await writeAll(handle, content);
     await handle.truncate(content.length);
-    await handle.chmod(target.mode);
-    await handle.chown(target.uid, target.gid);
     await handle.sync();
   } finally {
     await handle.close();
