@@ -12,7 +12,7 @@ import { CLUSTER_FUNCTIONS } from './cluster/cluster-view.ts';
 import { hasJobs } from './jobs/has-jobs.ts';
 import type { Guards } from './jobs/guards.ts';
 import type { LocksPart } from './jobs/locks-part.ts';
-import { findResourceFiles } from './resources/find-resources.ts';
+import { findResourceFiles, type InMemoryFiles } from './resources/find-resources.ts';
 
 export interface PartContext {
   readonly settings: Settings;
@@ -30,18 +30,21 @@ function carriesConfdFiles(env: PartContext['env']): boolean {
 async function templatesPart(ctx: PartContext, view: ClusterView | undefined, locks: LocksPart | undefined): Promise<Part | undefined> {
   const { settings, env, log } = ctx;
   if (env['CONFD_PATH'] !== undefined) log.info('CONFD_PATH is ignored: steward renders templates itself, no confd binary is run');
-  // The CONFD_* files come first: they may be the only resources there are.
+  // The CONFD_* files come first: they may be the only resources there are. --noop and --check
+  // write nothing: they read them from memory.
+  let inMemory: InMemoryFiles | undefined;
   if (carriesConfdFiles(env)) {
-    const { confdFilesFromEnv, writeConfdFiles } = await import('./config/confd-files.ts');
-    const written = writeConfdFiles(settings.confdir, confdFilesFromEnv(env));
-    for (const path of written) log.info(`wrote ${path} from the environment`);
+    const { confdFilesFromEnv, confdFilesInMemory, writeConfdFiles } = await import('./config/confd-files.ts');
+    const files = confdFilesFromEnv(env);
+    if (settings.noop || settings.check) inMemory = confdFilesInMemory(files);
+    else for (const path of writeConfdFiles(settings.confdir, files)) log.info(`wrote ${path} from the environment`);
   }
-  if (findResourceFiles(settings.confdir).length === 0) {
+  if (findResourceFiles(settings.confdir, inMemory).length === 0) {
     if (settings.once || settings.noop || settings.check) log.warn(`no template resources under ${settings.confdir}/conf.d; nothing to render`);
     return undefined;
   }
   const { loadResources } = await import('./resources/load-resources.ts');
-  const load = () => loadResources({ confdir: settings.confdir, prefix: settings.prefix, log: log.child('config') });
+  const load = () => loadResources({ confdir: settings.confdir, prefix: settings.prefix, log: log.child('config'), inMemory });
   const resources = load();
   const { warnAboutBindMounts } = await import('./resources/bind-mounts.ts');
   warnAboutBindMounts(resources.map((r) => r.dest), log.child('config'));

@@ -3,7 +3,7 @@
 // its file (and line, for TOML syntax); an unknown key is a warning, since confd ignored them.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { integer, oneOf, readFields, text, textOrInteger, texts } from '../config/toml-fields.ts';
 import { parseSignal, parseWait } from '../config/values.ts';
@@ -11,7 +11,7 @@ import { ConfigError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';
 import { goPathJoin } from '../render/confd/gopath.ts';
 import type { EngineName } from '../render/engine.ts';
-import { findResourceFiles } from './find-resources.ts';
+import { findResourceFiles, type InMemoryFiles } from './find-resources.ts';
 import type { ReloadAction, TemplateResource } from './resource.ts';
 
 const TEMPLATE_FIELDS = {
@@ -34,6 +34,8 @@ export interface LoadOptions {
   /** The global prefix (--prefix / CONFD_PREFIX), if any. */
   readonly prefix: string | undefined;
   readonly log: Logger;
+  /** Files that stand in for conf.d/ and templates/ files of the same name (--noop, --check). */
+  readonly inMemory?: InMemoryFiles;
 }
 
 /** confd reads `mode` with Go's ParseUint(mode, 0, 32): "0644" is octal, "644" decimal (!), "0x1a4" hex. */
@@ -84,9 +86,10 @@ function effectivePrefix(global: string | undefined, own: string | undefined): s
 export function loadResource(tomlPath: string, options: LoadOptions): TemplateResource {
   const name = relative(join(options.confdir, 'conf.d'), tomlPath) || tomlPath;
   const where = `template resource ${tomlPath}`;
+  const memoryText = dirname(tomlPath) === join(options.confdir, 'conf.d') ? options.inMemory?.confd.get(basename(tomlPath)) : undefined;
   let document: Record<string, unknown>;
   try {
-    document = parseToml(readFileSync(tomlPath, 'utf8')) as Record<string, unknown>;
+    document = parseToml(memoryText ?? readFileSync(tomlPath, 'utf8')) as Record<string, unknown>;
   } catch (error) {
     if (error instanceof TomlError) {
       const firstLine = error.message.split('\n')[0] ?? error.message;
@@ -112,7 +115,8 @@ export function loadResource(tomlPath: string, options: LoadOptions): TemplateRe
   if (t.dest === undefined || t.dest === '') throw new ConfigError(`${where}: dest is missing (the file to write)`);
   // confd joins src to the templates directory even when it is absolute.
   const src = join(options.confdir, 'templates', t.src);
-  if (!existsSync(src)) throw new ConfigError(`${where}: template ${src} does not exist`);
+  const templateText = dirname(src) === join(options.confdir, 'templates') ? options.inMemory?.templates.get(basename(src)) : undefined;
+  if (templateText === undefined && !existsSync(src)) throw new ConfigError(`${where}: template ${src} does not exist`);
   const dest = isAbsolute(t.dest) ? t.dest : join(process.cwd(), t.dest);
   const prefix = effectivePrefix(options.prefix, t.prefix);
   const keys = t.keys ?? [];
@@ -124,6 +128,7 @@ export function loadResource(tomlPath: string, options: LoadOptions): TemplateRe
     name,
     tomlPath,
     src,
+    ...(templateText === undefined ? {} : { templateText }),
     dest,
     keys,
     prefix,
@@ -141,5 +146,5 @@ export function loadResource(tomlPath: string, options: LoadOptions): TemplateRe
 
 /** Every resource under the confdir; the first unusable one is a ConfigError. */
 export function loadResources(options: LoadOptions): TemplateResource[] {
-  return findResourceFiles(options.confdir).map((path) => loadResource(path, options));
+  return findResourceFiles(options.confdir, options.inMemory).map((path) => loadResource(path, options));
 }

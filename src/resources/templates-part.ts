@@ -116,7 +116,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
   }
 
   async function compiled(r: TemplateResource): Promise<CompiledTemplate> {
-    return templates.compiled(r.src, r.engine);
+    return templates.compiled(r.src, r.engine, r.templateText);
   }
 
   function onUpdate(update: Update): void {
