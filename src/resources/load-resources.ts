@@ -29,6 +29,8 @@ const TEMPLATE_FIELDS = {
   engine: oneOf('go', 'nunjucks'),
 };
 
+const UNSAFE_PATH = /[^A-Za-z0-9._/-]/;
+
 export interface LoadOptions {
   readonly confdir: string;
   /** The global prefix (--prefix / CONFD_PREFIX), if any. */
@@ -113,11 +115,25 @@ export function loadResource(tomlPath: string, options: LoadOptions): TemplateRe
   }
   if (t.src === undefined || t.src === '') throw new ConfigError(`${where}: src is missing (the template file, relative to ${join(options.confdir, 'templates')})`);
   if (t.dest === undefined || t.dest === '') throw new ConfigError(`${where}: dest is missing (the file to write)`);
-  // confd joins src to the templates directory even when it is absolute.
-  const src = join(options.confdir, 'templates', t.src);
+  // confd joins src to the templates directory even when it is absolute. A src that climbs out
+  // of it ("../../etc/shadow") would copy any file steward can read into the destination.
+  const templatesDir = join(options.confdir, 'templates');
+  const src = join(templatesDir, t.src);
+  const inside = relative(templatesDir, src);
+  if (inside === '' || inside === '..' || inside.startsWith('../')) {
+    throw new ConfigError(`${where}: src ${JSON.stringify(t.src)} is outside ${templatesDir} (a template must be a file in that directory or below it)`);
+  }
   const templateText = dirname(src) === join(options.confdir, 'templates') ? options.inMemory?.templates.get(basename(src)) : undefined;
   if (templateText === undefined && !existsSync(src)) throw new ConfigError(`${where}: template ${src} does not exist`);
   const dest = isAbsolute(t.dest) ? t.dest : join(process.cwd(), t.dest);
+  // check_cmd gets the stage file's path pasted unquoted into sh -c ({{.src}}, as confd does and
+  // confd's TOMLs expect). The stage file's own name is made safe (stage-and-swap.ts); its
+  // directory is the destination's, so that must be safe as it is.
+  if (t.check_cmd !== undefined && t.check_cmd !== '' && UNSAFE_PATH.test(dirname(dest))) {
+    throw new ConfigError(
+      `${where}: the directory of dest ${JSON.stringify(dest)} has characters a shell would interpret, and check_cmd gets a path in it unquoted (allowed: letters, digits, . _ - /)`,
+    );
+  }
   const prefix = effectivePrefix(options.prefix, t.prefix);
   const keys = t.keys ?? [];
   const engine: EngineName = t.engine ?? (t.src.endsWith('.njk') ? 'nunjucks' : 'go');

@@ -127,8 +127,11 @@ export async function inspect(desired: Desired): Promise<Inspection> {
   return { target, differences, current, existing: current.content };
 }
 
+// check_cmd gets this path unquoted in sh -c: only characters a shell takes literally. The
+// directory is checked when the resource is loaded.
 function stagePathFor(dest: string): string {
-  return join(dirname(dest), `.${basename(dest)}.steward-${randomBytes(6).toString('hex')}`);
+  const name = basename(dest).replace(/[^A-Za-z0-9._-]/g, '_');
+  return join(dirname(dest), `.${name}.steward-${randomBytes(6).toString('hex')}`);
 }
 
 async function fsyncDirectory(dir: string): Promise<void> {
