@@ -36,4 +36,15 @@ describe('mistakes that get a clear error', () => {
     assert.match(r.stderr, /x\.toml: the directory of dest .* has characters a shell would interpret/);
     assert.equal(existsSync(join(c.out, 'pwned')), false);
   });
+
+  it('refuses an undefined name in a nunjucks template, naming the template and line, and writes nothing', async () => {
+    const c = makeConfdir(
+      { 'app.toml': '[template]\nsrc = "app.conf.njk"\ndest = "$OUT/app.conf"\n' },
+      { 'app.conf.njk': 'host={{ getenv("HOME") }}\nport={{ prot }}\nname={{ nickname | default("none") }}\n' },
+    );
+    const r = await runSteward(['--once'], { env: { CONFD_CONFDIR: c.dir }, pid1: false });
+    assert.equal(r.code, 78);
+    assert.match(r.stderr, /app\.toml: app\.conf\.njk:2:6: undefined value/);
+    assert.equal(existsSync(join(c.out, 'app.conf')), false);
+  });
 });
