@@ -2,7 +2,7 @@
 // path) instead of doing something harmful or crashing.
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { makeConfdir } from '../support/confdir.ts';
@@ -47,4 +47,18 @@ describe('mistakes that get a clear error', () => {
     assert.match(r.stderr, /app\.toml: app\.conf\.njk:2:6: undefined value/);
     assert.equal(existsSync(join(c.out, 'app.conf')), false);
   });
+
+  for (const [what, link, target, named] of [
+    ['a directory symlink that leads back to conf.d', 'sub', '..', /conf\.d\/sub\/conf\.d: symlink loop in /],
+    ['a symlink to itself', 'self.toml', 'self.toml', /conf\.d\/self\.toml: symlink loop/],
+  ] as const) {
+    it(`refuses ${what} in conf.d with exit 78 naming the path, not an internal error`, async () => {
+      const c = makeConfdir({ 'app.toml': '[template]\nsrc = "app.tmpl"\ndest = "$OUT/app.conf"\n' }, { 'app.tmpl': 'x\n' });
+      symlinkSync(target, join(c.dir, 'conf.d', link));
+      const r = await runSteward(['--once'], { env: { CONFD_CONFDIR: c.dir }, pid1: false });
+      assert.equal(r.code, 78, r.stderr);
+      assert.match(r.stderr, named);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    });
+  }
 });
