@@ -112,6 +112,7 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
         log: ctx.log,
         clock: ctx.clock,
         stopTimeoutMs: ctx.settings.stopTimeout,
+        backupFutureToleranceMs: ctx.settings.backupFutureTolerance,
       }),
     );
   }
