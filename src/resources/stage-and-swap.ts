@@ -81,7 +81,7 @@ function fileOf(st: Stats, content: Buffer | undefined): Current {
 // One open with O_NOFOLLOW, and everything taken from that descriptor: a symlink planted at the
 // destination is never followed, and the file cannot be swapped between looking and reading.
 // O_NONBLOCK keeps a FIFO planted there from blocking the open.
-export async function readCurrent(dest: string): Promise<Current> {
+async function readCurrent(dest: string): Promise<Current> {
   let handle: FileHandle;
   try {
     handle = await open(dest, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
