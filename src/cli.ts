@@ -45,7 +45,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   }
   if (settings.pruneDryRun) {
     const { pruneDryRun } = await import('./jobs/prune-dry-run.ts');
-    process.stdout.write(pruneDryRun({ env, configFile: settings.config, timeZone: settings.tz }, systemClock()));
+    process.stdout.write(pruneDryRun({ env, configFile: settings.config, timeZone: settings.tz }, systemClock(), settings.backupFutureTolerance));
     return EXIT.ok;
   }
   const runsNoApp = settings.once || settings.noop || settings.check;

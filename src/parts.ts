@@ -13,7 +13,7 @@ import { CLUSTER_FUNCTIONS } from './cluster/cluster-view.ts';
 import { hasJobs } from './jobs/has-jobs.ts';
 import type { Guards } from './jobs/guards.ts';
 import type { LocksPart } from './cluster/locks-part.ts';
-import { findResourceFiles } from './resources/find-resources.ts';
+import { findResourceFiles, type InMemoryFiles } from './resources/find-resources.ts';
 
 export interface PartContext {
   readonly settings: Settings;
@@ -43,18 +43,24 @@ function carriesConfdFiles(env: PartContext['env']): boolean {
 async function templatesPart(ctx: PartContext, view: ClusterView | undefined, locks: LocksPart | undefined): Promise<Part | undefined> {
   const { settings, env, log } = ctx;
   if (env['CONFD_PATH'] !== undefined) log.info('CONFD_PATH is ignored: steward renders templates itself, no confd binary is run');
-  // The CONFD_* files come first: they may be the only resources there are.
+  // The CONFD_* files come first: they may be the only resources there are. --noop and --check
+  // write nothing: they read them from memory.
+  let inMemory: InMemoryFiles | undefined;
   if (carriesConfdFiles(env)) {
-    const { confdFilesFromEnv, writeConfdFiles } = await import('./config/confd-files.ts');
-    const written = writeConfdFiles(settings.confdir, confdFilesFromEnv(env));
-    for (const path of written) log.info(`wrote ${path} from the environment`);
+    const { confdFilesFromEnv, confdFilesInMemory, writeConfdFiles } = await import('./config/confd-files.ts');
+    const files = confdFilesFromEnv(env);
+    if (settings.noop || settings.check) inMemory = confdFilesInMemory(files);
+    else for (const path of writeConfdFiles(settings.confdir, files)) log.info(`wrote ${path} from the environment`);
   }
-  if (findResourceFiles(settings.confdir).length === 0) {
+  if (findResourceFiles(settings.confdir, inMemory).length === 0) {
     if (settings.once || settings.noop || settings.check) log.warn(`no template resources under ${settings.confdir}/conf.d; nothing to render`);
     return undefined;
   }
   const { loadResources } = await import('./resources/load-resources.ts');
-  const load = () => loadResources({ confdir: settings.confdir, prefix: settings.prefix, log: log.child('config') });
+  const load = () => loadResources({ confdir: settings.confdir, prefix: settings.prefix, log: log.child('config'), inMemory });
+  const resources = load();
+  const { warnAboutBindMounts } = await import('./resources/bind-mounts.ts');
+  warnAboutBindMounts(resources.map((r) => r.dest), log.child('config'));
   const { createTemplatesPart, TEMPLATES_SETTINGS } = await import('./resources/templates-part.ts');
   return createTemplatesPart({
     settings: pick(settings, TEMPLATES_SETTINGS),
@@ -62,7 +68,7 @@ async function templatesPart(ctx: PartContext, view: ClusterView | undefined, lo
     // The store's options stay here: the part only opens what it is handed.
     openBackend: async () => (await import('./backends/select.ts')).createBackend(settings, env),
     preloadBackend: async () => (await import('./backends/select.ts')).preloadBackend(settings),
-    resources: load(),
+    resources,
     bus: ctx.bus,
     log: ctx.log,
     clock: ctx.clock,
@@ -141,6 +147,7 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
         log: ctx.log,
         clock: ctx.clock,
         stopTimeoutMs: ctx.settings.stopTimeout,
+        backupFutureToleranceMs: ctx.settings.backupFutureTolerance,
       }),
     );
   }

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.ts';
 import { ConfigError } from '../core/exit-codes.ts';
+import type { InMemoryFiles } from '../resources/find-resources.ts';
 
 export interface ConfdFile {
   /** The variable it came from. */
@@ -51,6 +52,12 @@ export function confdFilesFromEnv(env: Readonly<Record<string, string | undefine
     seen.set(key, f);
   }
   return files;
+}
+
+/** The files by kind and name, to be read from memory instead of written (--noop, --check). */
+export function confdFilesInMemory(files: readonly ConfdFile[]): InMemoryFiles {
+  const of = (kind: ConfdFile['kind']) => new Map(files.filter((f) => f.kind === kind).map((f) => [f.name, f.content]));
+  return { confd: of('conf.d'), templates: of('templates') };
 }
 
 /** Writes each file atomically (temp file + rename) unless it already has this content. */

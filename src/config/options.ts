@@ -331,6 +331,10 @@ export const OPTIONS = {
     section: 'jobs',
     help: 'A filesystem lock not refreshed for this long is stale and may be taken over.',
   }),
+  backupFutureTolerance: durationOption('backup-future-tolerance', '5m', {
+    section: 'jobs',
+    help: 'Backup artifacts whose names are dated later than now plus this (clock skew, or files put there by hand) are not counted by retention, never deleted, and named in a warning.',
+  }),
   onLockAcquired: textOption('on-lock-acquired', { section: 'jobs', help: 'Command run when a filesystem lock is acquired (STEWARD_LOCK_PATH tells which).' }, 'COMMAND'),
   onLockLost: textOption('on-lock-lost', { section: 'jobs', help: 'Command run when a filesystem lock is lost or released.' }, 'COMMAND'),
 

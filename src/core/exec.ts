@@ -73,6 +73,19 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
   child.all?.on('data', (chunk: string) => {
     output = (output + chunk).slice(-keep);
   });
+  // The status is the command's own exit. A process it started in another session (setsid) can
+  // hold its output open long after that, out of reach of the group kill: the output is read
+  // until the timeout at most, never waited for beyond it.
+  let exited: { readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined;
+  const stopReading = (): void => {
+    child.all?.destroy();
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+  };
+  child.nodeChildProcess.once('exit', (code, signal) => {
+    exited = { code, signal };
+    if (timedOut || aborted) stopReading();
+  });
 
   const killGroup = (signal: NodeJS.Signals): void => {
     if (child.pid === undefined) return;
@@ -90,11 +103,13 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
     graceTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
   };
   const timer = setTimeout(() => {
-    timedOut = true;
+    if (exited === undefined) timedOut = true;
+    else stopReading();
     stop();
   }, options.timeoutMs);
   const onAbort = (): void => {
     aborted = true;
+    if (exited !== undefined) stopReading();
     stop();
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -106,8 +121,8 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
   options.signal?.removeEventListener('abort', onAbort);
 
   const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-  const exitCode = result.exitCode;
-  const signal = result.signal;
+  const exitCode = exited === undefined ? result.exitCode : (exited.code ?? undefined);
+  const signal = exited === undefined ? result.signal : (exited.signal ?? undefined);
   let failure: string | undefined;
   if (timedOut) failure = `timed out after ${options.timeoutMs}ms`;
   else if (aborted) failure = 'stopped';

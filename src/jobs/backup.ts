@@ -23,6 +23,7 @@
 import { link, lstat, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatDuration } from '../config/values.ts';
 import type { Clock } from '../core/clock.ts';
 import type { CommandResult } from '../core/exec.ts';
 import type { Logger } from '../core/log.ts';
@@ -43,6 +44,9 @@ export const BACKUP_FILE_VARIABLE = 'STEWARD_BACKUP_FILE';
 /** How many times a same-second name clash with another writer is retried. */
 const PLACE_ATTEMPTS = 5;
 
+/** STEWARD_BACKUP_FUTURE_TOLERANCE's default, for callers that do not pass the setting. */
+export const DEFAULT_FUTURE_TOLERANCE_MS = 5 * 60_000;
+
 export interface BackupRunContext {
   readonly spec: BackupSpec;
   readonly runId: string;
@@ -55,6 +59,8 @@ export interface BackupRunContext {
   readonly pruneBlocked: () => string | undefined;
   /** Temporaries already reported, so that each is reported once. */
   readonly reported: Set<string>;
+  /** STEWARD_BACKUP_FUTURE_TOLERANCE (DEFAULT_FUTURE_TOLERANCE_MS when absent). */
+  readonly futureToleranceMs?: number;
 }
 
 export interface BackupOutcome {
@@ -107,6 +113,23 @@ export function classifyFolder(name: string, fileNames: Iterable<string>): Folde
     else listing.others.push(fileName);
   }
   return listing;
+}
+
+/**
+ * Artifacts dated later than now plus the tolerance (a clock-skewed writer, or files planted in
+ * DEST) would count as the newest and push real backups out of the policy: they are set apart,
+ * never counted, never deleted.
+ */
+export function setApartFuture(
+  artifacts: readonly RetentionArtifact[],
+  nowMs: number,
+  toleranceMs: number,
+): { readonly counted: RetentionArtifact[]; readonly future: RetentionArtifact[] } {
+  const limit = nowMs + toleranceMs;
+  return {
+    counted: artifacts.filter((a) => a.time.getTime() <= limit),
+    future: artifacts.filter((a) => a.time.getTime() > limit),
+  };
 }
 
 /** `last 3, hourly 24, daily 7`, or undefined for the empty policy. */
@@ -241,7 +264,14 @@ export async function performBackup(ctx: BackupRunContext): Promise<BackupOutcom
   } catch (error) {
     return { ok: true, failure: undefined, command, artifact, kept: [], deleted: [], pruneNote: `old artifacts not pruned: cannot list ${spec.dest} (${errorText(error)})` };
   }
-  const plan = planRetention(listing.artifacts, spec.policy, { timeZone: ctx.timeZone, lastBackup: 'succeeded' });
+  const tolerance = ctx.futureToleranceMs ?? DEFAULT_FUTURE_TOLERANCE_MS;
+  const { counted, future } = setApartFuture(listing.artifacts, ctx.clock.now(), tolerance);
+  if (future.length > 0) {
+    log.warn(
+      `${spec.dest}: not counted by retention and left alone, dated later than now + ${formatDuration(tolerance)} (STEWARD_BACKUP_FUTURE_TOLERANCE): ${future.map((a) => a.fileName).sort().join(', ')}`,
+    );
+  }
+  const plan = planRetention(counted, spec.policy, { timeZone: ctx.timeZone, lastBackup: 'succeeded' });
   const deleted: string[] = [];
   const problems: string[] = [];
   for (const old of plan.remove) {
@@ -268,7 +298,7 @@ export async function performBackup(ctx: BackupRunContext): Promise<BackupOutcom
  * What retention would do to one backup's folder now (after a successful backup), one line per
  * artifact with the rules that keep it; nothing is changed.
  */
-export function pruneReport(spec: BackupSpec, timeZone: string): string[] {
+export function pruneReport(spec: BackupSpec, timeZone: string, nowMs: number, futureToleranceMs: number): string[] {
   const policy = describePolicy(spec.policy);
   const lines = [`backup ${spec.name}: ${spec.dest}, ${policy === undefined ? 'no keep rules (everything is kept)' : `keep ${policy}`}`];
   if (!existsSync(spec.dest)) {
@@ -283,11 +313,14 @@ export function pruneReport(spec: BackupSpec, timeZone: string): string[] {
     return lines;
   }
   const listing = classifyFolder(spec.name, names);
-  const plan = planRetention(listing.artifacts, spec.policy, { timeZone, lastBackup: 'succeeded' });
+  const { counted, future } = setApartFuture(listing.artifacts, nowMs, futureToleranceMs);
+  const plan = planRetention(counted, spec.policy, { timeZone, lastBackup: 'succeeded' });
   for (const line of formatPruneDryRun(plan)) lines.push(`  ${line}`);
+  for (const a of future) lines.push(`  FUTURE  ${a.fileName}  dated later than now + ${formatDuration(futureToleranceMs)}: not counted, left alone`);
   const counts = [
     `${listing.artifacts.length} artifact${listing.artifacts.length === 1 ? '' : 's'}: ${plan.keep.length} kept, ${plan.remove.length} to delete`,
   ];
+  if (future.length > 0) counts.push(`${future.length} dated in the future (left alone)`);
   if (listing.temporaries.length > 0) counts.push(`${listing.temporaries.length} unfinished (left alone)`);
   if (listing.others.length > 0) counts.push(`${listing.others.length} other file${listing.others.length === 1 ? '' : 's'} (left alone)`);
   lines.push(`  ${counts.join('; ')}`);

@@ -39,6 +39,8 @@ export interface JobsPartOptions {
   readonly otherTables?: readonly string[];
   /** Runs kept per job (default HISTORY_SIZE). */
   readonly historySize?: number;
+  /** STEWARD_BACKUP_FUTURE_TOLERANCE (5 minutes when absent). */
+  readonly backupFutureToleranceMs?: number;
 }
 
 export interface JobsPart extends Part {
@@ -98,6 +100,7 @@ export function createJobsPart(o: JobsPartOptions): JobsPart {
       // keeps the next holder from starting: SIGTERM at once, SIGKILL a second later.
       lostGraceMs: Math.min(o.stopTimeoutMs, LOST_GRACE_MS),
       historySize: o.historySize ?? HISTORY_SIZE,
+      backupFutureToleranceMs: o.backupFutureToleranceMs,
       emit,
     }),
   );

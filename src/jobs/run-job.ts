@@ -93,6 +93,8 @@ export interface JobRunnerOptions {
   readonly lostGraceMs: number;
   /** Runs kept in the history. */
   readonly historySize: number;
+  /** STEWARD_BACKUP_FUTURE_TOLERANCE. */
+  readonly backupFutureToleranceMs?: number;
   readonly emit: (activity: JobActivity) => void;
 }
 
@@ -258,6 +260,7 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
           clock,
           log,
           reported,
+          futureToleranceMs: o.backupFutureToleranceMs,
           execute: (extra) => execute(a, fencingToken, extra),
           pruneBlocked: () => (a.lost ? a.stoppedBy : guard.permit() === undefined ? `${guardText} no longer holds` : undefined),
         });

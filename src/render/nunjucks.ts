@@ -1,6 +1,7 @@
 // steward's 'nunjucks' engine: nunjucks with autoescaping off and confd's function set as
 // globals (getv, gets, ...), so `{{ getv("/db/host") }}` works as in a confd template. A missing
-// key is an error naming the template, the key and the line, never an empty string written.
+// key is an error naming the template, the key and the line, never an empty string written; so is
+// an undefined name (throwOnUndefined), which would otherwise render as nothing.
 
 import type nunjucksModule from 'nunjucks';
 import { createConfdFunctions } from './confd/functions.ts';
@@ -21,15 +22,20 @@ interface EnvironmentInternals {
 }
 
 const LOCATION = /\[Line (\d+), Column (\d+)\]/;
+const UNDEFINED_OUTPUT = /attempted to output null or undefined value/;
 
 // nunjucks reports parse errors with 1-based lines and columns, but render errors with its
 // 0-based internal positions, and none at all for the first line.
 function located(error: unknown, name: string, key: string | undefined, phase: 'parse' | 'render'): TemplateError {
   const message = error instanceof Error ? error.message : String(error);
   const m = LOCATION.exec(message);
-  const shift = phase === 'render' ? 1 : 0;
+  // Except an undefined value output (throwOnUndefined), whose position nunjucks gives 1-based.
+  const undefinedOutput = UNDEFINED_OUTPUT.test(message);
+  const shift = phase === 'render' && !undefinedOutput ? 1 : 0;
   // nunjucks puts "(name) [Line l, Column c]" on the first line and the cause after it.
-  const cause = message.split('\n').slice(1).join(' ').trim().replace(/^(Error|GoError|MissingKeyError): /, '') || message;
+  const cause = undefinedOutput
+    ? 'undefined value (a name that is not defined, or a missing attribute); write `| default("")` where it may be absent'
+    : message.split('\n').slice(1).join(' ').trim().replace(/^(Error|GoError|MissingKeyError): /, '') || message;
   const line = m === null ? (phase === 'render' ? 1 : undefined) : Number(m[1]) + shift;
   const column = m === null ? undefined : Number(m[2]) + shift;
   const where = line === undefined ? name : column === undefined ? `${name}:${line}` : `${name}:${line}:${column}`;
@@ -37,7 +43,7 @@ function located(error: unknown, name: string, key: string | undefined, phase: '
 }
 
 export function createNunjucksEngine(nunjucks: Nunjucks, world: ConfdWorld = createSystemWorld()): TemplateEngine {
-  const env = new nunjucks.Environment([], { autoescape: false, throwOnUndefined: false, dev: true });
+  const env = new nunjucks.Environment([], { autoescape: false, throwOnUndefined: true, dev: true });
   return {
     name: 'nunjucks',
     compile(name: string, text: string): CompiledTemplate {

@@ -5,8 +5,11 @@ import { readFileSync, statSync } from 'node:fs';
 import type { CompiledTemplate, EngineName, TemplateEngine } from './engine.ts';
 
 export interface TemplateSource {
-  /** The compiled template at `path` for `engine`; throws TemplateError on a syntax error. */
-  compiled(path: string, engine: EngineName): Promise<CompiledTemplate>;
+  /**
+   * The compiled template at `path` for `engine`, or of `text` when the template is held in
+   * memory; throws TemplateError on a syntax error.
+   */
+  compiled(path: string, engine: EngineName, text?: string): Promise<CompiledTemplate>;
 }
 
 interface Entry {
@@ -18,9 +21,14 @@ export function createTemplateSource(loadEngine: (name: EngineName) => Promise<T
   const engines = new Map<EngineName, Promise<TemplateEngine>>();
   const cache = new Map<string, Entry>();
   return {
-    async compiled(path, engineName) {
-      const st = statSync(path);
-      const stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    async compiled(path, engineName, text) {
+      let stamp: string;
+      if (text === undefined) {
+        const st = statSync(path);
+        stamp = `${st.ino}:${st.size}:${st.mtimeMs}`;
+      } else {
+        stamp = `text:${text}`;
+      }
       const key = `${engineName}:${path}`;
       const hit = cache.get(key);
       if (hit !== undefined && hit.stamp === stamp) return hit.template;
@@ -29,7 +37,7 @@ export function createTemplateSource(loadEngine: (name: EngineName) => Promise<T
         engine = loadEngine(engineName);
         engines.set(engineName, engine);
       }
-      const template = (await engine).compile(path.split('/').pop() ?? path, readFileSync(path, 'utf8'));
+      const template = (await engine).compile(path.split('/').pop() ?? path, text ?? readFileSync(path, 'utf8'));
       cache.set(key, { stamp, template });
       return template;
     },

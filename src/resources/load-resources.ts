@@ -3,14 +3,14 @@
 // its file (and line, for TOML syntax); an unknown key is a warning, since confd ignored them.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { integer, oneOf, readFields, text, textOrInteger, texts } from '../config/toml-fields.ts';
 import { parseSignal, parseWait } from '../config/values.ts';
 import { ConfigError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';
 import { goPathJoin, type EngineName } from '../render/index.ts';
-import { findResourceFiles } from './find-resources.ts';
+import { findResourceFiles, type InMemoryFiles } from './find-resources.ts';
 import type { ReloadAction, TemplateResource } from './resource.ts';
 
 const TEMPLATE_FIELDS = {
@@ -28,11 +28,15 @@ const TEMPLATE_FIELDS = {
   engine: oneOf('go', 'nunjucks'),
 };
 
+const UNSAFE_PATH = /[^A-Za-z0-9._/-]/;
+
 export interface LoadOptions {
   readonly confdir: string;
   /** The global prefix (--prefix / CONFD_PREFIX), if any. */
   readonly prefix: string | undefined;
   readonly log: Logger;
+  /** Files that stand in for conf.d/ and templates/ files of the same name (--noop, --check). */
+  readonly inMemory?: InMemoryFiles;
 }
 
 /** confd reads `mode` with Go's ParseUint(mode, 0, 32): "0644" is octal, "644" decimal (!), "0x1a4" hex. */
@@ -83,9 +87,10 @@ function effectivePrefix(global: string | undefined, own: string | undefined): s
 export function loadResource(tomlPath: string, options: LoadOptions): TemplateResource {
   const name = relative(join(options.confdir, 'conf.d'), tomlPath) || tomlPath;
   const where = `template resource ${tomlPath}`;
+  const memoryText = dirname(tomlPath) === join(options.confdir, 'conf.d') ? options.inMemory?.confd.get(basename(tomlPath)) : undefined;
   let document: Record<string, unknown>;
   try {
-    document = parseToml(readFileSync(tomlPath, 'utf8')) as Record<string, unknown>;
+    document = parseToml(memoryText ?? readFileSync(tomlPath, 'utf8')) as Record<string, unknown>;
   } catch (error) {
     if (error instanceof TomlError) {
       const firstLine = error.message.split('\n')[0] ?? error.message;
@@ -109,10 +114,25 @@ export function loadResource(tomlPath: string, options: LoadOptions): TemplateRe
   }
   if (t.src === undefined || t.src === '') throw new ConfigError(`${where}: src is missing (the template file, relative to ${join(options.confdir, 'templates')})`);
   if (t.dest === undefined || t.dest === '') throw new ConfigError(`${where}: dest is missing (the file to write)`);
-  // confd joins src to the templates directory even when it is absolute.
-  const src = join(options.confdir, 'templates', t.src);
-  if (!existsSync(src)) throw new ConfigError(`${where}: template ${src} does not exist`);
+  // confd joins src to the templates directory even when it is absolute. A src that climbs out
+  // of it ("../../etc/shadow") would copy any file steward can read into the destination.
+  const templatesDir = join(options.confdir, 'templates');
+  const src = join(templatesDir, t.src);
+  const inside = relative(templatesDir, src);
+  if (inside === '' || inside === '..' || inside.startsWith('../')) {
+    throw new ConfigError(`${where}: src ${JSON.stringify(t.src)} is outside ${templatesDir} (a template must be a file in that directory or below it)`);
+  }
+  const templateText = dirname(src) === join(options.confdir, 'templates') ? options.inMemory?.templates.get(basename(src)) : undefined;
+  if (templateText === undefined && !existsSync(src)) throw new ConfigError(`${where}: template ${src} does not exist`);
   const dest = isAbsolute(t.dest) ? t.dest : join(process.cwd(), t.dest);
+  // check_cmd gets the stage file's path pasted unquoted into sh -c ({{.src}}, as confd does and
+  // confd's TOMLs expect). The stage file's own name is made safe (stage-and-swap.ts); its
+  // directory is the destination's, so that must be safe as it is.
+  if (t.check_cmd !== undefined && t.check_cmd !== '' && UNSAFE_PATH.test(dirname(dest))) {
+    throw new ConfigError(
+      `${where}: the directory of dest ${JSON.stringify(dest)} has characters a shell would interpret, and check_cmd gets a path in it unquoted (allowed: letters, digits, . _ - /)`,
+    );
+  }
   const prefix = effectivePrefix(options.prefix, t.prefix);
   const keys = t.keys ?? [];
   const engine: EngineName = t.engine ?? (t.src.endsWith('.njk') ? 'nunjucks' : 'go');
@@ -123,6 +143,7 @@ export function loadResource(tomlPath: string, options: LoadOptions): TemplateRe
     name,
     tomlPath,
     src,
+    ...(templateText === undefined ? {} : { templateText }),
     dest,
     keys,
     prefix,
@@ -140,5 +161,5 @@ export function loadResource(tomlPath: string, options: LoadOptions): TemplateRe
 
 /** Every resource under the confdir; the first unusable one is a ConfigError. */
 export function loadResources(options: LoadOptions): TemplateResource[] {
-  return findResourceFiles(options.confdir).map((path) => loadResource(path, options));
+  return findResourceFiles(options.confdir, options.inMemory).map((path) => loadResource(path, options));
 }

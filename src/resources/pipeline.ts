@@ -7,13 +7,13 @@ import { runCommand } from '../core/exec.ts';
 import { goPathJoin, KvStore, TemplateError, type CompiledTemplate, type ExtraFunctions } from '../render/index.ts';
 import type { KeyCache } from './key-cache.ts';
 import type { TemplateResource } from './resource.ts';
-import { inspect, stageAndSwap, type Difference } from './stage-and-swap.ts';
+import { inspect, stageAndSwap, type Current, type Difference } from './stage-and-swap.ts';
 
 export type ResourceOutcome =
   | { readonly kind: 'unchanged' }
   | { readonly kind: 'written'; readonly differences: readonly Difference[]; readonly inPlace: boolean }
   /** --noop: what would have been written. */
-  | { readonly kind: 'would-change'; readonly differences: readonly Difference[]; readonly before: Buffer | undefined; readonly after: Buffer; readonly mode: number }
+  | { readonly kind: 'would-change'; readonly differences: readonly Difference[]; readonly current: Current; readonly after: Buffer; readonly mode: number }
   | { readonly kind: 'missing-key'; readonly key: string; readonly message: string }
   | { readonly kind: 'render-failed'; readonly message: string }
   | { readonly kind: 'check-failed'; readonly message: string; readonly output: string }
@@ -94,7 +94,7 @@ export async function processResource(resource: TemplateResource, template: Comp
   }
   if (inspection.differences.length === 0) return { kind: 'unchanged' };
   if (ctx.noop) {
-    return { kind: 'would-change', differences: inspection.differences, before: inspection.existing, after: content, mode: inspection.target.mode };
+    return { kind: 'would-change', differences: inspection.differences, current: inspection.current, after: content, mode: inspection.target.mode };
   }
   const check =
     resource.checkCmd === undefined || ctx.syncOnly

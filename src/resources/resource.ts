@@ -15,6 +15,8 @@ export interface TemplateResource {
   readonly tomlPath: string;
   /** Absolute path of the template. */
   readonly src: string;
+  /** The template's text when it is held in memory (see InMemoryFiles), not read from `src`. */
+  readonly templateText?: string;
   readonly dest: string;
   /** `keys` as written. */
   readonly keys: readonly string[];

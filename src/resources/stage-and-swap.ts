@@ -3,17 +3,19 @@
 // given its final mode and owner before any content is written, filled, fsynced, checked
 // (check_cmd), renamed over the destination, and the directory fsynced. A destination that is
 // a bind-mounted single file cannot be renamed over (EBUSY): then it is overwritten in place
-// and truncated after, so it is never empty or short while being written.
+// and truncated after, so it is never empty or short while being written. Whatever is at the
+// destination is looked at without following a symlink, and a symlink there is replaced by the
+// rename, never written through.
 
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { lstat, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export interface Desired {
   readonly dest: string;
   readonly content: Buffer;
-  /** Permission bits asked for by the resource; undefined keeps the existing file's. */
+  /** Permission bits asked for by the resource; undefined: see `inspect`. */
   readonly mode: number | undefined;
   readonly uid: number | undefined;
   readonly gid: number | undefined;
@@ -26,12 +28,32 @@ export interface Target {
   readonly gid: number;
 }
 
-export type Difference = 'created' | 'content' | 'mode' | 'owner';
+/** What is at the destination now, seen without following a symlink there. */
+export type Current =
+  | { readonly kind: 'missing' }
+  | {
+      readonly kind: 'file';
+      readonly uid: number;
+      readonly gid: number;
+      readonly mode: number;
+      /** Hard links to it: more than one means other names (perhaps not ours) share its content. */
+      readonly links: number;
+      /** Undefined when steward may not read it. */
+      readonly content: Buffer | undefined;
+    }
+  | { readonly kind: 'symlink' }
+  /** A directory, FIFO, socket or device. */
+  | { readonly kind: 'other'; readonly type: string };
+
+/** `replaced`: something other than a regular file (a symlink, say) is at the destination. */
+export type Difference = 'created' | 'replaced' | 'content' | 'mode' | 'owner';
 
 export interface Inspection {
   readonly target: Target;
   /** Empty when the destination already is exactly this. */
   readonly differences: readonly Difference[];
+  readonly current: Current;
+  /** The current content, only when the destination is a regular file steward could read. */
   readonly existing: Buffer | undefined;
 }
 
@@ -44,31 +66,72 @@ export type Check = (stagePath: string) => Promise<{ ok: boolean; failure: strin
 
 const DEFAULT_MODE = 0o644;
 
-/** The mode and owner the file should have, and how the destination differs from that. */
-export async function inspect(desired: Desired): Promise<Inspection> {
-  const st = await stat(desired.dest).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
-  // Without root only one's own ids can be given to a file: an existing file's other owner is
-  // kept only by root (as confd, a non-root steward then owns what it writes).
-  const root = (process.geteuid?.() ?? 0) === 0;
-  const target: Target = {
-    mode: desired.mode ?? (st === undefined ? DEFAULT_MODE : st.mode & 0o7777),
-    uid: desired.uid ?? (root ? st?.uid : undefined) ?? process.geteuid?.() ?? 0,
-    gid: desired.gid ?? (root ? st?.gid : undefined) ?? process.getegid?.() ?? 0,
-  };
-  if (st === undefined) return { target, differences: ['created'], existing: undefined };
-  const existing = await readFile(desired.dest);
-  const differences: Difference[] = [];
-  if (!existing.equals(desired.content)) differences.push('content');
-  if ((st.mode & 0o7777) !== target.mode) differences.push('mode');
-  if (st.uid !== target.uid || st.gid !== target.gid) differences.push('owner');
-  return { target, differences, existing };
+function typeOf(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
 }
 
+function fileOf(st: Stats, content: Buffer | undefined): Current {
+  return { kind: 'file', uid: st.uid, gid: st.gid, mode: st.mode & 0o7777, links: st.nlink, content };
+}
+
+// One open with O_NOFOLLOW, and everything taken from that descriptor: a symlink planted at the
+// destination is never followed, and the file cannot be swapped between looking and reading.
+// O_NONBLOCK keeps a FIFO planted there from blocking the open.
+async function readCurrent(dest: string): Promise<Current> {
+  let handle: FileHandle;
+  try {
+    handle = await open(dest, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { kind: 'missing' };
+    if (code === 'ELOOP') return { kind: 'symlink' };
+    // Not readable by steward (EACCES), a socket (ENXIO): what it is, without its content.
+    const st = await lstat(dest);
+    if (st.isSymbolicLink()) return { kind: 'symlink' };
+    return st.isFile() ? fileOf(st, undefined) : { kind: 'other', type: typeOf(st) };
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) return { kind: 'other', type: typeOf(st) };
+    return fileOf(st, await handle.readFile());
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The mode and owner the file should have, and how the destination differs from that.
+ *
+ * The owner is the resource's uid/gid, else steward's effective ids (as in confd): never whoever
+ * created the file that is there now, who may be a user the file's content must not reach. The
+ * mode is the resource's; without one, the existing file's, but only when that file already
+ * belongs to the owner the new one will have (a 0600 secret shipped in the image stays 0600);
+ * else 0644.
+ */
+export async function inspect(desired: Desired): Promise<Inspection> {
+  const current = await readCurrent(desired.dest);
+  const uid = desired.uid ?? process.geteuid?.() ?? 0;
+  const gid = desired.gid ?? process.getegid?.() ?? 0;
+  const ownMode = current.kind === 'file' && current.uid === uid ? current.mode : undefined;
+  const target: Target = { mode: desired.mode ?? ownMode ?? DEFAULT_MODE, uid, gid };
+  if (current.kind === 'missing') return { target, differences: ['created'], current, existing: undefined };
+  if (current.kind !== 'file') return { target, differences: ['replaced'], current, existing: undefined };
+  const differences: Difference[] = [];
+  if (current.content === undefined || !current.content.equals(desired.content)) differences.push('content');
+  if (current.mode !== target.mode) differences.push('mode');
+  if (current.uid !== target.uid || current.gid !== target.gid) differences.push('owner');
+  return { target, differences, current, existing: current.content };
+}
+
+// check_cmd gets this path unquoted in sh -c: only characters a shell takes literally. The
+// directory is checked when the resource is loaded.
 function stagePathFor(dest: string): string {
-  return join(dirname(dest), `.${basename(dest)}.steward-${randomBytes(6).toString('hex')}`);
+  const name = basename(dest).replace(/[^A-Za-z0-9._-]/g, '_');
+  return join(dirname(dest), `.${name}.steward-${randomBytes(6).toString('hex')}`);
 }
 
 async function fsyncDirectory(dir: string): Promise<void> {
@@ -91,13 +154,16 @@ async function writeAll(handle: FileHandle, content: Buffer): Promise<void> {
   }
 }
 
+// The owner first (a previous owner could otherwise loosen the mode again), then the mode, and
+// only then the first byte: a reader that opens the file from then on is refused. One that
+// already holds it open keeps reading (see bind-mounts.ts, which warns at start-up).
 async function overwriteInPlace(dest: string, content: Buffer, target: Target): Promise<void> {
-  const handle = await open(dest, constants.O_WRONLY);
+  const handle = await open(dest, constants.O_WRONLY | constants.O_NOFOLLOW);
   try {
+    await handle.chown(target.uid, target.gid);
+    await handle.chmod(target.mode);
     await writeAll(handle, content);
     await handle.truncate(content.length);
-    await handle.chmod(target.mode);
-    await handle.chown(target.uid, target.gid);
     await handle.sync();
   } finally {
     await handle.close();

@@ -114,7 +114,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
   const offExtras = (o.extrasChangeOn ?? []).flatMap(({ functions, events }) => events.map((event) => o.bus.on(event, () => extrasChanged(functions))));
 
   async function compiled(r: TemplateResource): Promise<CompiledTemplate> {
-    const template = await source.compiled(r.src, r.engine);
+    const template = await source.compiled(r.src, r.engine, r.templateText);
     calls.set(r, template.calls);
     return template;
   }

@@ -141,6 +141,32 @@ describe('rotating backups', { concurrency: true }, () => {
     }
   });
 
+  it('does not count artifacts dated after now + STEWARD_BACKUP_FUTURE_TOLERANCE, leaves them alone and names them', async () => {
+    // Planted (or written by a replica whose clock is years ahead): counted, they would be the
+    // "last 2" and every run would delete the previous real backup.
+    const planted = { 'db-20991231T000000Z.sql.gz': 'planted', 'db-20270101T000000Z.sql.gz': 'skewed' };
+    const dest = folder({ ...OWN, ...planted });
+    const h = harness({
+      env: backupEnv('db', dest, WRITE_DATA, { STEWARD_BACKUP_DB_EXTENSION: 'sql.gz', STEWARD_BACKUP_DB_KEEP_LAST: '2' }),
+      clock: settableClock(NOW),
+    });
+    try {
+      const record = await h.part.runNow('db');
+      assert.equal(record?.ok, true, record?.failure);
+      assert.deepEqual(record?.backup?.kept, ['db-20261125T184512Z.sql.gz', 'db-20261125T100000Z.sql.gz']);
+      assert.deepEqual(
+        listing(dest),
+        ['db-20261125T100000Z.sql.gz', 'db-20261125T184512Z.sql.gz', ...Object.keys(planted)].sort(),
+      );
+      assert.ok(
+        h.logs.some((l) => l.level === 'warn' && l.msg.endsWith('dated later than now + 5m (STEWARD_BACKUP_FUTURE_TOLERANCE): db-20270101T000000Z.sql.gz, db-20991231T000000Z.sql.gz')),
+        JSON.stringify(h.logs),
+      );
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('cuts periods in STEWARD_TZ', async () => {
     const dest = folder(OWN);
     const h = harness({
@@ -277,5 +303,16 @@ describe('--prune-dry-run', () => {
       ].join('\n'),
     );
     assert.deepEqual(listing(dest), before);
+  });
+
+  it('in the prune dry run, counts an artifact within the future tolerance and sets apart one beyond it', () => {
+    const dest = folder({ ...OWN, 'db-20261125T184900Z.sql.gz': 'a little ahead', 'db-20261125T190000Z.sql.gz': 'too far ahead' });
+    const env = backupEnv('db', dest, WRITE_DATA, { STEWARD_BACKUP_DB_EXTENSION: 'sql.gz', STEWARD_BACKUP_DB_KEEP_LAST: '2' });
+    const report = pruneDryRun({ env, configFile: undefined, timeZone: 'UTC' }, settableClock(NOW), 10 * 60_000);
+    const lines = report.split('\n');
+    assert.ok(lines.includes('  KEEP    db-20261125T184900Z.sql.gz  newest, last'), report);
+    assert.ok(lines.includes('  KEEP    db-20261125T100000Z.sql.gz  last'), report);
+    assert.ok(lines.includes('  FUTURE  db-20261125T190000Z.sql.gz  dated later than now + 10m: not counted, left alone'), report);
+    assert.ok(lines.includes('  7 artifacts: 2 kept, 4 to delete; 1 dated in the future (left alone)'), report);
   });
 });

@@ -2,8 +2,8 @@
 // check leaves the destination untouched, and a bind-mounted single file is rewritten in place.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -12,6 +12,19 @@ import { ROOT } from '../support/steward.ts';
 
 function dir(): string {
   return mkdtempSync(join(tmpdir(), 'steward-swap-'));
+}
+
+/** A directory anyone may write in, without the sticky bit: another user can replace its entries. */
+function sharedDir(): string {
+  const d = dir();
+  chmodSync(d, 0o777);
+  return d;
+}
+
+/** Runs `script` through sh as user and group 65534 with no supplementary groups; its status and output. */
+function asNobody(script: string): { status: number | null; stdout: string } {
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c', script], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout };
 }
 
 async function write(desired: Desired, check?: (stage: string) => Promise<{ ok: boolean; failure: string | undefined; output: string }>) {
@@ -29,17 +42,24 @@ describe('stage and swap', () => {
     assert.equal(statSync(dest).uid, process.getuid?.());
   });
 
-  it('keeps an existing secret\'s 0600 mode and owner when the resource sets none', async () => {
+  it('keeps an existing 0600 mode when the file already belongs to the owner it will have', async () => {
     const dest = join(dir(), 'secret.conf');
     writeFileSync(dest, 'old');
     chmodSync(dest, 0o600);
+    const { outcome } = await write({ dest, content: Buffer.from('new'), mode: undefined, uid: undefined, gid: undefined });
+    assert.equal(outcome.kind, 'written');
+    assert.equal(statSync(dest).mode & 0o7777, 0o600);
+  });
+
+  it('gives the file steward\'s owner, not the owner of the file it replaces', async () => {
+    const dest = join(dir(), 'secret.conf');
+    writeFileSync(dest, 'old');
+    chmodSync(dest, 0o640);
     chownSync(dest, 4321, 4322);
     const { outcome } = await write({ dest, content: Buffer.from('new'), mode: undefined, uid: undefined, gid: undefined });
     assert.equal(outcome.kind, 'written');
     const st = statSync(dest);
-    assert.equal(st.mode & 0o7777, 0o600);
-    assert.equal(st.uid, 4321);
-    assert.equal(st.gid, 4322);
+    assert.deepEqual({ uid: st.uid, gid: st.gid, mode: st.mode & 0o7777 }, { uid: process.geteuid?.(), gid: process.getegid?.(), mode: 0o644 });
   });
 
   it('applies the resource\'s mode and owner, and counts a mode-only change as a change', async () => {
@@ -88,6 +108,63 @@ describe('stage and swap', () => {
     assert.deepEqual(outcome, { kind: 'check-failed', failure: 'exit status 1', output: 'syntax error' });
     assert.equal(readFileSync(dest, 'utf8'), 'good');
     assert.deepEqual(readdirSync(d), ['x.conf']);
+  });
+
+  it('a file an unprivileged user created beforehand does not let that user read the secret written with mode 0600', async () => {
+    const d = sharedDir();
+    const dest = join(d, 'db.conf');
+    assert.equal(asNobody(`touch ${dest} && chmod 666 ${dest}`).status, 0);
+    const { outcome } = await write({ dest, content: Buffer.from('password=s3cret\n'), mode: 0o600, uid: undefined, gid: undefined });
+    assert.equal(outcome.kind, 'written');
+    const st = statSync(dest);
+    assert.deepEqual({ uid: st.uid, mode: st.mode & 0o7777 }, { uid: process.geteuid?.(), mode: 0o600 });
+    const read = asNobody(`cat ${dest}`);
+    assert.notEqual(read.status, 0);
+    assert.doesNotMatch(read.stdout, /s3cret/);
+  });
+
+  it('without a mode, a file another user created is not where the mode comes from (0644, steward\'s owner)', async () => {
+    const d = sharedDir();
+    const dest = join(d, 'app.conf');
+    assert.equal(asNobody(`echo old > ${dest} && chmod 666 ${dest}`).status, 0);
+    const { outcome } = await write({ dest, content: Buffer.from('new\n'), mode: undefined, uid: undefined, gid: undefined });
+    assert.equal(outcome.kind, 'written');
+    const st = statSync(dest);
+    assert.deepEqual({ uid: st.uid, mode: st.mode & 0o7777 }, { uid: process.geteuid?.(), mode: 0o644 });
+    assert.notEqual(asNobody(`echo tampered > ${dest}`).status, 0);
+    assert.equal(readFileSync(dest, 'utf8'), 'new\n');
+  });
+
+  it('replaces a symlink planted at the destination, taking neither content nor owner nor mode from its target', async () => {
+    const d = sharedDir();
+    const victimDir = dir();
+    const victim = join(victimDir, 'shadow');
+    writeFileSync(victim, 'root:secret-hash\n');
+    chmodSync(victim, 0o600);
+    chownSync(victim, 4321, 4322);
+    const dest = join(d, 'e.conf');
+    assert.equal(asNobody(`ln -s ${victim} ${dest}`).status, 0);
+    const inspection = await inspect({ dest, content: Buffer.from('rendered\n'), mode: undefined, uid: undefined, gid: undefined });
+    assert.equal(inspection.existing, undefined);
+    assert.deepEqual(inspection.current, { kind: 'symlink' });
+    assert.deepEqual(inspection.differences, ['replaced']);
+    assert.deepEqual(inspection.target, { mode: 0o644, uid: process.geteuid?.(), gid: process.getegid?.() });
+    const outcome = await stageAndSwap({ dest, content: Buffer.from('rendered\n'), mode: undefined, uid: undefined, gid: undefined }, inspection, { check: undefined, keepStageFile: false });
+    assert.equal(outcome.kind, 'written');
+    assert.equal(lstatSync(dest).isFile(), true);
+    assert.equal(readFileSync(dest, 'utf8'), 'rendered\n');
+    const v = statSync(victim);
+    assert.deepEqual({ content: readFileSync(victim, 'utf8'), mode: v.mode & 0o7777, uid: v.uid }, { content: 'root:secret-hash\n', mode: 0o600, uid: 4321 });
+  });
+
+  it('does not block on a FIFO planted at the destination, and replaces it', async () => {
+    const d = sharedDir();
+    const dest = join(d, 'app.conf');
+    assert.equal(asNobody(`mkfifo ${dest}`).status, 0);
+    const { inspection, outcome } = await write({ dest, content: Buffer.from('x\n'), mode: undefined, uid: undefined, gid: undefined });
+    assert.deepEqual(inspection.current, { kind: 'other', type: 'a FIFO' });
+    assert.equal(outcome.kind, 'written');
+    assert.equal(readFileSync(dest, 'utf8'), 'x\n');
   });
 
   it('on a full disk, reports an error and leaves the destination as it was, with no stage file', () => {
