@@ -127,10 +127,11 @@ export function loadResource(tomlPath: string, options: LoadOptions): TemplateRe
   const dest = isAbsolute(t.dest) ? t.dest : join(process.cwd(), t.dest);
   // check_cmd gets the stage file's path pasted unquoted into sh -c ({{.src}}, as confd does and
   // confd's TOMLs expect). The stage file's own name is made safe (stage-and-swap.ts); its
-  // directory is the destination's, so that must be safe as it is.
-  if (t.check_cmd !== undefined && t.check_cmd !== '' && UNSAFE_PATH.test(dirname(dest))) {
+  // directory is the destination's, so that must be safe as it is. Refused whether or not this
+  // resource has a check_cmd today: adding one later must not turn a path into a command.
+  if (UNSAFE_PATH.test(dirname(dest))) {
     throw new ConfigError(
-      `${where}: the directory of dest ${JSON.stringify(dest)} has characters a shell would interpret, and check_cmd gets a path in it unquoted (allowed: letters, digits, . _ - /)`,
+      `${where}: the directory of dest ${JSON.stringify(dest)} has characters a shell would interpret, and a check_cmd gets a path in it unquoted (allowed: letters, digits, . _ - /)`,
     );
   }
   const prefix = effectivePrefix(options.prefix, t.prefix);

@@ -92,6 +92,7 @@ describe('template resources', () => {
     ['[template]\nsrc = "../../../../etc/passwd"\ndest = "/tmp/a"\n', /a\.toml: src "\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd" is outside .*\/templates/],
     ['[template]\nsrc = "sub/../../app.tmpl"\ndest = "/tmp/a"\n', /a\.toml: src "sub\/\.\.\/\.\.\/app\.tmpl" is outside/],
     ['[template]\nsrc = "app.tmpl"\ndest = "/tmp/a;b/x.conf"\ncheck_cmd = "test -s {{.src}}"\n', /a\.toml: the directory of dest "\/tmp\/a;b\/x\.conf" has characters a shell would interpret/],
+    ['[template]\nsrc = "app.tmpl"\ndest = "/tmp/a b/$(id)/x.conf"\n', /a\.toml: the directory of dest "\/tmp\/a b\/\$\(id\)\/x\.conf" has characters a shell would interpret/],
   ];
   for (const [text, message] of bad) {
     it(`refuses ${JSON.stringify(text.split('\n').slice(1).join(' ').slice(0, 40))} with a ConfigError naming the file`, () => {
