@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgv } from './config/argv.ts';
 import { helpText } from './config/help.ts';
+import { maskSecretFlags, withoutSecrets } from './config/secrets.ts';
 import { resolveSettings, unknownStewardVariables } from './config/settings.ts';
 import { createBus } from './core/bus.ts';
 import { systemClock } from './core/clock.ts';
@@ -34,6 +35,9 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     );
   }
   const parsed = parseArgv(argv);
+  // A secret given as a flag is readable in /proc/<pid>/cmdline: overwrite it there at once.
+  const secretFlags = maskSecretFlags(argv, argv.length - parsed.command.length);
+  if (secretFlags.flags.length > 0) process.title = ['steward', ...secretFlags.masked].join(' ');
   const { settings, sources } = resolveSettings(parsed, env);
   if (settings.help) {
     process.stdout.write(helpText());
@@ -58,9 +62,14 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     settings.user === undefined
       ? undefined
       : resolveAppUser(settings.user, libc, sources.get('user')?.name ?? 'STEWARD_USER', process.getuid?.() ?? 0);
-  const appEnv = appUser === undefined ? env : { ...env, HOME: appUser.home };
+  // steward's own secret settings never reach the app (secrets.ts); other children get the same.
+  const childEnv = withoutSecrets(env);
+  const appEnv = appUser === undefined ? childEnv : { ...childEnv, HOME: appUser.home };
 
   const log = createLogger({ level: settings.logLevel, format: settings.logFormat });
+  for (const flag of secretFlags.flags) {
+    log.warn(`${flag} was given on the command line, where other processes could read it until steward started; use its _FILE variable instead (docs/security.md)`);
+  }
   for (const { name, suggestion } of unknownStewardVariables(env)) {
     log.warn(`unknown variable ${name}${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}`);
   }

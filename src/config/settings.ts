@@ -3,6 +3,7 @@
 
 import type { ParsedArgv } from './argv.ts';
 import { OPTIONS, type OptionKey, type OptionSpec, type Settings } from './options.ts';
+import { readSecretVariable, secretFileVariableNames } from './secrets.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -21,7 +22,8 @@ function resolveOne<T>(key: OptionKey, spec: OptionSpec<T>, argv: ParsedArgv, en
     return [spec.parse(fromFlag, name), { kind: 'flag', name }];
   }
   for (const name of [spec.env, ...spec.aliases]) {
-    const raw = env[name];
+    // A secret may also come from the file its `_FILE` form names (secrets.ts).
+    const raw = spec.secret ? readSecretVariable(name, env) : env[name];
     if (raw !== undefined && raw !== '') return [spec.parse(raw, name), { kind: 'env', name }];
   }
   return [spec.initial, { kind: 'default', name: spec.env }];
@@ -45,7 +47,7 @@ const RESERVED = new Set(['STEWARD_NODE', 'STEWARD_ROLE', 'STEWARD_LEADER', 'STE
 
 /** STEWARD_* variables that match no option: almost always a typo worth a warning. */
 export function unknownStewardVariables(env: Env): { name: string; suggestion: string | undefined }[] {
-  const known = new Set((Object.keys(OPTIONS) as OptionKey[]).map((k) => OPTIONS[k].env));
+  const known = new Set([...(Object.keys(OPTIONS) as OptionKey[]).map((k) => OPTIONS[k].env), ...secretFileVariableNames()]);
   const unknown: { name: string; suggestion: string | undefined }[] = [];
   for (const name of Object.keys(env)) {
     if (!name.startsWith('STEWARD_') || known.has(name) || RESERVED.has(name)) continue;
