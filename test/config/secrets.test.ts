@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { parseArgv } from '../../src/config/argv.ts';
 import { resolveSettings, unknownStewardVariables } from '../../src/config/settings.ts';
-import { logRecords, runSteward, startSteward, stopAllStewards, waitFor } from '../support/steward.ts';
+import { logRecords, runSteward, startSteward, stopAllStewards } from '../support/steward.ts';
+import { until } from '../support/until.ts';
 
 const plain = { pid1: false } as const;
 
@@ -66,10 +67,10 @@ describe('secret settings', () => {
   it("overwrites a secret flag's value in /proc/<pid>/cmdline and warns", async () => {
     const s = startSteward(['--password', 'flag-secret-value', '--', 'sleep', '30'], plain);
     const pid = await s.stewardPid();
-    const cmdline = await waitFor(() => {
+    const cmdline = await until('the masked command line', () => {
       const text = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       return text.includes('***') ? text : undefined;
-    }, 10_000, 'the masked command line');
+    });
     assert.doesNotMatch(cmdline, /flag-secret-value/);
     assert.match(cmdline.replaceAll('\0', ' '), /--password \*\*\* -- sleep 30/);
     await s.signal('SIGTERM');
