@@ -12,7 +12,7 @@
 
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../core/exit-codes.ts';
-import type { BackoffOptions } from '../core/backoff.ts';
+import type { BackoffOptions } from '../core/process-control/backoff.ts';
 import type { Backend, BackendOptions, Cursor, Snapshot, WatchListener } from './backend.ts';
 import type { TlsMaterial } from './consul/kv-client.ts';
 import { parseConsulNodes } from './consul/nodes.ts';

@@ -3,8 +3,8 @@
 // etcd3 client, loaded on first use.
 
 import type { Etcd3 } from 'etcd3';
-import type { BackoffOptions } from '../core/backoff.ts';
-import { within } from '../core/deadline.ts';
+import type { BackoffOptions } from '../core/process-control/backoff.ts';
+import { within } from '../core/process-control/deadline.ts';
 import type { Backend, BackendOptions, Cursor, Snapshot, WatchListener } from './backend.ts';
 import { connectionFor, createClient, loadEtcd3 } from './etcd/client.ts';
 import { covers } from './etcd/keys.ts';

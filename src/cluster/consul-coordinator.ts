@@ -36,7 +36,7 @@ import type { BackendOptions } from '../backends/backend.ts';
 import { readConsulTls } from '../backends/consul.ts';
 import { parseConsulNodes } from '../backends/consul/nodes.ts';
 import { NodePool } from '../backends/consul/pool.ts';
-import type { BackoffOptions } from '../core/backoff.ts';
+import type { BackoffOptions } from '../core/process-control/backoff.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Coordinator, Session, SessionOptions } from './coordinator.ts';
 import { ConsulApi } from './consul/api.ts';

@@ -7,10 +7,10 @@
 import type { Etcd3 } from 'etcd3';
 import type { BackendOptions } from '../backends/backend.ts';
 import { connectionFor, createClient, loadEtcd3, type Etcd3Module } from '../backends/etcd/client.ts';
-import type { BackoffOptions } from '../core/backoff.ts';
+import type { BackoffOptions } from '../core/process-control/backoff.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Coordinator, Session } from './coordinator.ts';
-import { within } from '../core/deadline.ts';
+import { within } from '../core/process-control/deadline.ts';
 import { createCaller, isLeaseGone, type Caller } from './etcd/calls.ts';
 import { createElection } from './etcd/election.ts';
 import { grantLease, revokeLease, type Lease } from './etcd/lease.ts';

@@ -9,13 +9,15 @@
 
 import { randomUUID } from 'node:crypto';
 import { formatDuration } from '../config/values.ts';
-import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { Bus } from '../core/bus.ts';
+import type { Clock } from '../core/clock.ts';
 import { runCommand, type CommandResult } from '../core/exec.ts';
 import type { Logger } from '../core/log.ts';
+import { settlesWithin } from '../core/process-control/deadline.ts';
+import { terminate, type Termination } from '../core/process-control/terminate.ts';
 import { performBackup } from './backup.ts';
 import { describeWhen, type TaskSpec } from './config.ts';
 import type { Guard } from './guards.ts';
-import { RUN_ID_VARIABLE, signalGroup } from './process-group.ts';
 import { LATE_NOTICE_MS } from './scheduler.ts';
 
 export type RunTrigger = 'schedule' | 'manual';
@@ -57,13 +59,6 @@ export interface RunRecord {
 
 export type SkipReason = 'still running' | 'not permitted' | 'stopping';
 
-/** What a runner reports as it happens (the bus events a status endpoint would want). */
-export type JobActivity =
-  | { readonly type: 'started'; readonly job: string; readonly runId: string; readonly trigger: RunTrigger }
-  | { readonly type: 'finished'; readonly record: RunRecord }
-  | { readonly type: 'skipped'; readonly job: string; readonly reason: SkipReason; readonly scheduledFor: string | undefined }
-  | { readonly type: 'missed'; readonly job: string; readonly slots: readonly string[] };
-
 export interface JobStatus {
   readonly name: string;
   readonly kind: TaskSpec['kind'];
@@ -93,7 +88,8 @@ export interface JobRunnerOptions {
   readonly lostGraceMs: number;
   /** Runs kept in the history. */
   readonly historySize: number;
-  readonly emit: (activity: JobActivity) => void;
+  /** Where runs are announced: job.started, job.finished, job.skipped, job.missed. */
+  readonly bus: Bus;
 }
 
 export interface JobRunner {
@@ -122,12 +118,12 @@ interface ActiveRun {
   readonly startedAt: number;
   readonly abort: AbortController;
   commandRunning: boolean;
-  /** SIGTERM already sent: a second stop (lost guard during shutdown) only arms SIGKILL. */
-  terminated: boolean;
+  /** Set by the first stop, which sends SIGTERM: a second one (lost guard during shutdown) only arms SIGKILL. */
+  termination: Termination | undefined;
   stoppedBy: string | undefined;
   lost: boolean;
+  /** The running command's process group (runCommand gives each command its own). */
   group: number | undefined;
-  killTimer: TimerHandle | undefined;
   skippedTicks: number;
   done: Promise<RunRecord> | undefined;
 }
@@ -158,7 +154,8 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
     // Never pass on a token from steward's own environment as if it were this run's.
     delete env['STEWARD_FENCING_TOKEN'];
     env['STEWARD_JOB_NAME'] = spec.name;
-    env[RUN_ID_VARIABLE] = runId;
+    // Unique per run: for the logs and for the job's own use.
+    env['STEWARD_JOB_RUN_ID'] = runId;
     if (fencingToken !== undefined) env['STEWARD_FENCING_TOKEN'] = fencingToken;
     return Object.assign(env, extra);
   }
@@ -183,18 +180,17 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
       );
     } finally {
       a.commandRunning = false;
-      a.killTimer?.cancel();
-      a.killTimer = undefined;
+      a.termination?.cancel();
     }
   }
 
   function kill(a: ActiveRun): void {
     if (!a.commandRunning) return;
-    if (a.group !== undefined) signalGroup(a.group, 'SIGKILL');
-    else a.abort.abort();
+    if (a.group === undefined) a.abort.abort();
+    else (a.termination ?? terminate({ target: { group: a.group }, signal: null, clock })).killNow();
   }
 
-  function terminate(a: ActiveRun, reason: string, graceMs: number | undefined): void {
+  function stopRun(a: ActiveRun, reason: string, graceMs: number | undefined): void {
     a.stoppedBy ??= reason;
     // Not started yet: execute() sees stoppedBy. Over already (a backup placing its artifact):
     // nothing left to signal.
@@ -205,9 +201,8 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
       a.abort.abort();
       return;
     }
-    if (!a.terminated) signalGroup(group, 'SIGTERM');
-    a.terminated = true;
-    if (graceMs !== undefined) a.killTimer ??= clock.setTimer(graceMs, () => kill(a));
+    a.termination ??= terminate({ target: { group }, signal: 'SIGTERM', clock });
+    if (graceMs !== undefined) a.termination.killAfter(graceMs);
   }
 
   function remember(record: RunRecord): void {
@@ -292,7 +287,7 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
   }
 
   function skip(reason: SkipReason, slot: Date | undefined): undefined {
-    o.emit({ type: 'skipped', job: spec.name, reason, scheduledFor: slot?.toISOString() });
+    o.bus.emit('job.skipped', { job: spec.name, reason, scheduledFor: slot?.toISOString() });
     return undefined;
   }
 
@@ -326,12 +321,11 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
       runId: randomUUID(),
       startedAt: clock.now(),
       abort: new AbortController(),
-      terminated: false,
+      termination: undefined,
       commandRunning: false,
       stoppedBy: undefined,
       lost: false,
       group: undefined,
-      killTimer: undefined,
       skippedTicks: 0,
       done: undefined,
     };
@@ -340,9 +334,9 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
       if (a.lost) return;
       a.lost = true;
       log.warn(`${label}: ${guardText} lost (${reason}); stopping the run`, { runId: a.runId });
-      terminate(a, `${guardText} lost: ${reason}`, o.lostGraceMs);
+      stopRun(a, `${guardText} lost: ${reason}`, o.lostGraceMs);
     });
-    o.emit({ type: 'started', job: spec.name, runId: a.runId, trigger });
+    o.bus.emit('job.started', { job: spec.name, runId: a.runId, trigger });
     log.debug(`${label}: starting`, { runId: a.runId, trigger, scheduledFor: slot?.toISOString() });
     const done = perform(a, permit.fencingToken, trigger, slot?.toISOString());
     a.done = done;
@@ -351,29 +345,13 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
       record = await done;
     } finally {
       offLost();
-      a.killTimer?.cancel();
+      a.termination?.cancel();
       active = undefined;
     }
     remember(record);
     report(record);
-    o.emit({ type: 'finished', record });
+    o.bus.emit('job.finished', record);
     return record;
-  }
-
-  function waitFor(promise: Promise<unknown>, ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = clock.setTimer(Math.max(0, ms), () => resolve(false));
-      void promise.then(
-        () => {
-          timer.cancel();
-          resolve(true);
-        },
-        () => {
-          timer.cancel();
-          resolve(true);
-        },
-      );
-    });
   }
 
   return {
@@ -386,7 +364,7 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
       const last = slots[slots.length - 1]?.toISOString();
       const when = slots.length === 1 ? `due at ${first}` : `due from ${first} to ${last}`;
       log.warn(`${label}: missed ${slots.length} run${slots.length === 1 ? '' : 's'} ${when} (steward was paused or its event loop blocked); missed runs are not made up`);
-      o.emit({ type: 'missed', job: spec.name, slots: slots.map((s) => s.toISOString()) });
+      o.bus.emit('job.missed', { job: spec.name, slots: slots.map((s) => s.toISOString()) });
     },
     history: () => [...records],
     status(nextRun) {
@@ -403,16 +381,16 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
     },
     close(reason) {
       closed = true;
-      if (active !== undefined) terminate(active, reason, undefined);
+      if (active !== undefined) stopRun(active, reason, undefined);
     },
     guarded: spec.when.kind !== 'always',
     async settle(deadline) {
       const a = active;
       if (a?.done === undefined) return;
-      if (await waitFor(a.done, deadline - clock.monotonic())) return;
+      if (await settlesWithin(a.done, deadline - clock.monotonic(), clock)) return;
       log.warn(`${label}: still running at the stop deadline; sending SIGKILL`, { runId: a.runId });
       kill(a);
-      await waitFor(a.done, KILL_WAIT_MS);
+      await settlesWithin(a.done, KILL_WAIT_MS, clock);
     },
   };
 }

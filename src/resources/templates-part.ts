@@ -13,7 +13,7 @@ import type { Backend, BackendStatus, Cursor, Update } from '../backends/backend
 import { createBackend, preloadBackend } from '../backends/select.ts';
 import type { Settings } from '../config/options.ts';
 import { formatDuration, type SignalName } from '../config/values.ts';
-import { exponentialBackoff, sleep } from '../core/backoff.ts';
+import { exponentialBackoff, sleep } from '../core/process-control/backoff.ts';
 import type { Bus } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { runCommand } from '../core/exec.ts';

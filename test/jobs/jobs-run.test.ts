@@ -6,8 +6,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { JobActivity, RunRecord } from '../../src/jobs/run-job.ts';
-import { baseEnv, harness, nextActivity, processGone, testGuard, until } from './fixtures/jobs-harness.ts';
+import { baseEnv, harness, nextJobEvent, processGone, testGuard, until } from './fixtures/jobs-harness.ts';
 
 const EVERY_SECOND = '* * * * * *';
 /** A schedule that never comes round during a test: runs are started with runNow. */
@@ -15,15 +14,6 @@ const NEVER_SOON = '0 0 1 1 *';
 
 function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'steward-jobs-'));
-}
-
-function finished(job: string): (a: JobActivity) => boolean {
-  return (a) => a.type === 'finished' && a.record.job === job;
-}
-
-function recordOf(activity: JobActivity): RunRecord {
-  assert.ok(activity.type === 'finished');
-  return activity.record;
 }
 
 describe('scheduled jobs', { concurrency: true }, () => {
@@ -35,8 +25,8 @@ describe('scheduled jobs', { concurrency: true }, () => {
       }),
     });
     try {
-      const first = recordOf(await nextActivity(h.part, finished('hello'), 4000));
-      const second = recordOf(await nextActivity(h.part, finished('hello'), 4000));
+      const first = await nextJobEvent(h.bus, 'job.finished', (r) => r.job === 'hello', 4000);
+      const second = await nextJobEvent(h.bus, 'job.finished', (r) => r.job === 'hello', 4000);
       assert.equal(first.ok, false);
       assert.equal(first.exitCode, 3);
       assert.equal(first.failure, 'exit status 3');
@@ -67,9 +57,9 @@ describe('scheduled jobs', { concurrency: true }, () => {
       }),
     });
     try {
-      const skipped = await nextActivity(h.part, (a) => a.type === 'skipped', 4000);
-      assert.equal(skipped.type === 'skipped' && skipped.reason, 'still running');
-      const record = recordOf(await nextActivity(h.part, finished('slow'), 4000));
+      const skipped = await nextJobEvent(h.bus, 'job.skipped', () => true, 4000);
+      assert.equal(skipped.reason, 'still running');
+      const record = await nextJobEvent(h.bus, 'job.finished', (r) => r.job === 'slow', 4000);
       assert.ok(record.ok);
       assert.ok(record.skippedTicks >= 1);
       assert.ok(h.logs.some((l) => l.level === 'warn' && /^job slow: the previous run \(started .*\) is still going; this run is skipped$/.test(l.msg)));
@@ -118,9 +108,9 @@ describe('scheduled jobs', { concurrency: true }, () => {
     try {
       assert.equal(await h.part.runNow('primary'), undefined);
       assert.equal(await h.part.runNow('primary'), undefined);
-      const skips = h.activities.filter((a) => a.type === 'skipped');
-      assert.deepEqual(skips.map((a) => a.type === 'skipped' && a.reason), ['not permitted', 'not permitted']);
-      assert.equal(h.activities.filter((a) => a.type === 'started').length, 0);
+      const skips = h.events.filter((e) => e.name === 'job.skipped');
+      assert.deepEqual(skips.map((e) => e.name === 'job.skipped' && e.payload.reason), ['not permitted', 'not permitted']);
+      assert.equal(h.events.filter((e) => e.name === 'job.started').length, 0);
       assert.equal(h.logs.filter((l) => l.level === 'info' && l.msg.startsWith('job primary: not run here, when = leader does not hold')).length, 1);
 
       guard.allow('42');
@@ -151,7 +141,7 @@ describe('scheduled jobs', { concurrency: true }, () => {
       stopTimeoutMs: 400,
     });
     try {
-      const started = nextActivity(h.part, (a) => a.type === 'started');
+      const started = nextJobEvent(h.bus, 'job.started');
       const run = h.part.runNow('primary');
       await started;
       await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the job to start its sleep');
@@ -182,8 +172,8 @@ describe('scheduled jobs', { concurrency: true }, () => {
       }),
     });
     const bothStarted = Promise.all([
-      nextActivity(h.part, (a) => a.type === 'started' && a.job === 'polite'),
-      nextActivity(h.part, (a) => a.type === 'started' && a.job === 'stubborn'),
+      nextJobEvent(h.bus, 'job.started', (e) => e.job === 'polite'),
+      nextJobEvent(h.bus, 'job.started', (e) => e.job === 'stubborn'),
     ]);
     const polite = h.part.runNow('polite');
     const stubborn = h.part.runNow('stubborn');

@@ -10,7 +10,7 @@
 // back in time, and fails over to the next endpoint at once before backing off.
 
 import type { Etcd3, IDuplexStream, IWatchRequest, IWatchResponse } from 'etcd3';
-import { exponentialBackoff, sleep, type BackoffOptions } from '../../core/backoff.ts';
+import { exponentialBackoff, sleep, type BackoffOptions } from '../../core/process-control/backoff.ts';
 import type { BackendStatus, Update, WatchListener } from '../backend.ts';
 import { covers, prefixRange, watchedKeys, type KeyRange } from './keys.ts';
 

@@ -9,7 +9,7 @@
 
 import type { Campaign } from '../coordinator.ts';
 import { prefixRange } from '../../backends/etcd/keys.ts';
-import { within } from '../../core/deadline.ts';
+import { within } from '../../core/process-control/deadline.ts';
 import { notify, persist, unlessTransient, watchFrom, type SessionContext } from './session-context.ts';
 
 export interface Election {

@@ -8,7 +8,7 @@ import type { Etcd3Module } from '../../backends/etcd/client.ts';
 import { readAtOneRevision } from '../../backends/etcd/read.ts';
 import { runWatch } from '../../backends/etcd/watch.ts';
 import type { Update } from '../../backends/backend.ts';
-import { exponentialBackoff, sleep, type BackoffOptions } from '../../core/backoff.ts';
+import { exponentialBackoff, sleep, type BackoffOptions } from '../../core/process-control/backoff.ts';
 import { isTransient, type Caller } from './calls.ts';
 import type { Lease } from './lease.ts';
 
