@@ -43,6 +43,8 @@ export interface Events {
   'members.changed': { readonly members: readonly MemberRecord[]; readonly joined: readonly string[]; readonly left: readonly string[] };
   /** A filesystem lock (STEWARD_FS_LOCKS) was acquired, or lost or released. */
   'lock.changed': { readonly path: string; readonly held: boolean; readonly generation: number | undefined; readonly reason: string };
+  // The job events and shutdown have no subscriber yet either: the status endpoint will show
+  // the jobs' runs, and service deregistration will act on shutdown.
   /** A job or backup run began. */
   'job.started': { readonly job: string; readonly runId: string; readonly trigger: RunTrigger };
   /** A run ended: its name, exit code or signal, duration, failure and output tail. */
