@@ -59,6 +59,34 @@ export interface Supervisor {
 /** The longest back-off, in restart back-offs: the delay doubles up to 30 times the first. */
 const BACKOFF_FACTOR_CAP = 30;
 
+interface RestartPacing {
+  /** After a failed run that began at `startedAt` (monotonic): the delay before the next start, or undefined at the restart limit. */
+  afterFailure(startedAt: number): number | undefined;
+  readonly failuresInARow: number;
+}
+
+function restartPacing(o: SupervisorOptions): RestartPacing {
+  const maxDelay = o.restartBackoff * BACKOFF_FACTOR_CAP;
+  // No jitter: this is one app restarting, not replicas that must not retry in lockstep.
+  const backoff = exponentialBackoff({ initialMs: o.restartBackoff, maxMs: maxDelay, jitter: 0 });
+  return {
+    afterFailure(startedAt) {
+      // A run longer than the longest back-off counts as healthy: the next failure starts over.
+      if (o.clock.monotonic() - startedAt >= maxDelay) backoff.reset();
+      if (o.restartLimit > 0 && backoff.attempts >= o.restartLimit) return undefined;
+      return backoff.next();
+    },
+    get failuresInARow() {
+      return backoff.attempts;
+    },
+  };
+}
+
+/** Where the app's signals go: its whole group with STEWARD_SIGNAL_GROUP, else the app alone. */
+function appTarget(app: SpawnedApp, wholeGroup: boolean): SignalTarget {
+  return wholeGroup ? { group: app.pgid } : { pid: app.pid };
+}
+
 export function createSupervisor(o: SupervisorOptions): Supervisor {
   let app: SpawnedApp | undefined;
   let startedAt = 0;
@@ -68,9 +96,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   let restartRequested = false;
   let termination: Termination | undefined;
   let backoffTimer: TimerHandle | undefined;
-  const maxDelay = o.restartBackoff * BACKOFF_FACTOR_CAP;
-  // No jitter: one app restarting, not replicas that must not retry in lockstep.
-  const backoff = exponentialBackoff({ initialMs: o.restartBackoff, maxMs: maxDelay, jitter: 0 });
+  const pacing = restartPacing(o);
   let lastExit: AppExit | undefined;
   let resolveDone: (exit: AppExit) => void = () => {};
   const done = new Promise<AppExit>((resolve) => {
@@ -86,16 +112,11 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     o.bus.emit('app.started', { pid: app.pid, attempt });
   }
 
-  /** Where the app's signals go: its whole group with STEWARD_SIGNAL_GROUP, else the app alone. */
-  function targetOf(target: SpawnedApp): SignalTarget {
-    return o.signalGroup ? { group: target.pgid } : { pid: target.pid };
-  }
-
   /** The polite signal now (unless null), SIGKILL to the app's whole group after `graceMs`. */
   function stopApp(target: SpawnedApp, signal: SignalName | null, graceMs: number, onGraceOver: () => boolean): void {
     termination?.cancel();
     termination = terminate({
-      target: targetOf(target),
+      target: appTarget(target, o.signalGroup),
       signal,
       killTarget: { group: target.pgid },
       graceMs,
@@ -105,33 +126,36 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     });
   }
 
+  /** Starts the app again; when it cannot be, supervision ends with its last exit. */
+  function spawnAgain(exit: AppExit): void {
+    try {
+      spawnOnce();
+    } catch (error) {
+      o.log.error('app could not be restarted', { error: String(error) });
+      finish(exit);
+    }
+  }
+
   function finish(exit: AppExit): void {
     termination?.cancel();
     resolveDone(exit);
   }
 
   function scheduleRestart(exit: AppExit): void {
-    // A run longer than the longest back-off counts as healthy: the next failure starts over.
-    if (o.clock.monotonic() - startedAt >= maxDelay) backoff.reset();
-    if (o.restartLimit > 0 && backoff.attempts >= o.restartLimit) {
+    const delay = pacing.afterFailure(startedAt);
+    if (delay === undefined) {
       o.log.error('app keeps exiting; restart limit reached', { limit: o.restartLimit, ...exitFields(exit) });
       finish(exit);
       return;
     }
-    const delay = backoff.next();
-    o.log.warn(`app ${describeExit(exit)}; restarting in ${delay}ms`, { ...exitFields(exit), restart: backoff.attempts });
+    o.log.warn(`app ${describeExit(exit)}; restarting in ${delay}ms`, { ...exitFields(exit), restart: pacing.failuresInARow });
     backoffTimer = o.clock.setTimer(delay, () => {
       backoffTimer = undefined;
       if (stopping) {
         finish(exit);
         return;
       }
-      try {
-        spawnOnce();
-      } catch (error) {
-        o.log.error('app could not be restarted', { error: String(error) });
-        finish(exit);
-      }
+      spawnAgain(exit);
     });
   }
 
@@ -153,12 +177,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
       termination?.cancel();
       o.bus.emit('app.exited', { exit, restarting: true });
       o.log.info('restarting app', exitFields(exit));
-      try {
-        spawnOnce();
-      } catch (error) {
-        o.log.error('app could not be restarted', { error: String(error) });
-        finish(exit);
-      }
+      spawnAgain(exit);
       return;
     }
     const failed = reportedStatus(exit, o.successCodes) !== 0;
@@ -186,10 +205,10 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
         return;
       }
       o.log.debug('forwarding signal', { signal, target, pid: app.pid });
-      sendSignal(targetOf(app), target, o.libc.kill);
+      sendSignal(appTarget(app, o.signalGroup), target, o.libc.kill);
     },
     send(signal) {
-      return app !== undefined && sendSignal(targetOf(app), signal, o.libc.kill);
+      return app !== undefined && sendSignal(appTarget(app, o.signalGroup), signal, o.libc.kill);
     },
     halt,
     stop(signal, deadline) {
