@@ -2,7 +2,8 @@
 
 import type { SignalName } from '../config/values.ts';
 import type { AppExit } from '../init/exit-status.ts';
-import type { RunRecord, RunTrigger, SkipReason } from '../jobs/run-job.ts';
+import type { RunRecord, RunTrigger } from '../jobs/job-run.ts';
+import type { SkipReason } from '../jobs/run-job.ts';
 
 export type Role = 'leader' | 'follower';
 

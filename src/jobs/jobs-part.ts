@@ -14,7 +14,8 @@ import type { Logger } from '../core/log.ts';
 import type { Part, StopContext } from '../core/part.ts';
 import { describeWhen, loadJobsConfig, type TaskSpec } from './config.ts';
 import { ALWAYS, type Guard, type Guards } from './guards.ts';
-import { createJobRunner, type JobRunner, type JobStatus, type RunRecord } from './run-job.ts';
+import type { RunRecord } from './job-run.ts';
+import { createJobRunner, type JobRunner, type JobStatus } from './run-job.ts';
 import { startSchedule, type Schedule } from './scheduler.ts';
 
 export { hasJobs } from './has-jobs.ts';
