@@ -10,7 +10,7 @@
 // and the token comes from CONSUL_HTTP_TOKEN through the settings (confd reads the same
 // variable itself). confd's -basic-auth is not supported for Consul.
 
-import type { BackoffOptions } from '../core/backoff.ts';
+import type { BackoffOptions } from '../core/process-control/backoff.ts';
 import { goPathClean } from '../render/index.ts';
 import { apiKey, consulConnection } from '../stores/consul/connection.ts';
 import { runConsulWatch, type Listing, type PrefixState, type WatchDeps } from '../stores/consul/watch.ts';

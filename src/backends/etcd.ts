@@ -2,8 +2,8 @@
 // from the read's revision, `/app/db` covering `/app/db/...` but not `/app/dbx`. The connection,
 // reads and watches are the etcd store's (stores/etcd/); its client library is loaded on first use.
 
-import type { BackoffOptions } from '../core/backoff.ts';
-import { within } from '../core/deadline.ts';
+import type { BackoffOptions } from '../core/process-control/backoff.ts';
+import { within } from '../core/process-control/deadline.ts';
 import { messageOf, type EtcdClient } from '../stores/etcd/client.ts';
 import { etcdConnection } from '../stores/etcd/connection.ts';
 import { covers } from '../stores/etcd/keys.ts';

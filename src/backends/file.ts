@@ -11,7 +11,7 @@ import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Backend, BackendOptions, Cursor, Snapshot, WatchListener } from './backend.ts';
-import { exponentialBackoff, type BackoffOptions } from '../core/backoff.ts';
+import { exponentialBackoff, type BackoffOptions } from '../core/process-control/backoff.ts';
 import { flattenDocument } from './file/flatten.ts';
 import { describe, findFiles } from './file/lookup.ts';
 import { diffValues, notify } from '../stores/updates.ts';

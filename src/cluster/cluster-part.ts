@@ -11,7 +11,7 @@ import type { Events } from '../core/events.ts';
 import { createHookRunner, parseHook, type HookCall } from '../core/hooks.ts';
 import type { Logger } from '../core/log.ts';
 import type { Part, StopContext } from '../core/part.ts';
-import { sleep } from '../core/backoff.ts';
+import { sleep } from '../core/process-control/backoff.ts';
 import type { ClusterView } from './cluster-view.ts';
 import type { Coordinator } from './coordinator.ts';
 import { createElection, electionScope, type Election } from './election.ts';

@@ -32,7 +32,7 @@
 //   answer with a longer TTL under load; steward keeps renewing every TTL/3 of its own TTL,
 //   since its fence deadline is computed from that one.
 
-import type { BackoffOptions } from '../core/backoff.ts';
+import type { BackoffOptions } from '../core/process-control/backoff.ts';
 import type { Clock } from '../core/clock.ts';
 import { consulConnection, type ConsulOptions } from '../stores/consul/connection.ts';
 import type { Coordinator, Session, SessionOptions } from './coordinator.ts';

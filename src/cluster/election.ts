@@ -7,7 +7,7 @@
 
 import type { Bus } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
-import { exponentialBackoff } from '../core/backoff.ts';
+import { exponentialBackoff } from '../core/process-control/backoff.ts';
 import { ConfigError } from '../core/exit-codes.ts';
 import type { MemberRecord, Role } from '../core/events.ts';
 import type { Logger } from '../core/log.ts';

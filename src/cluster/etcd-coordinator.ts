@@ -5,9 +5,9 @@
 // The connection is the etcd store's (stores/etcd/); its client library is loaded when the
 // first session opens.
 
-import type { BackoffOptions } from '../core/backoff.ts';
+import type { BackoffOptions } from '../core/process-control/backoff.ts';
 import type { Clock } from '../core/clock.ts';
-import { within } from '../core/deadline.ts';
+import { within } from '../core/process-control/deadline.ts';
 import type { EtcdClient, EtcdDriver } from '../stores/etcd/client.ts';
 import { etcdConnection, type EtcdOptions } from '../stores/etcd/connection.ts';
 import type { Coordinator, Session } from './coordinator.ts';

@@ -59,7 +59,7 @@
 // purpose, for records whose generation fences nothing).
 
 import { type Clock, type TimerHandle, systemClock } from '../core/clock.ts';
-import { exponentialBackoff } from '../core/backoff.ts';
+import { exponentialBackoff } from '../core/process-control/backoff.ts';
 import {
   type Claim,
   type LockView,

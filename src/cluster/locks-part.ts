@@ -9,7 +9,7 @@ import { acquireLock, tryAcquireLock, type HeldLock } from './file-lock.ts';
 import { defaultInstanceId } from './identity.ts';
 import { fenceMargin } from './election.ts';
 import type { Settings } from '../config/options.ts';
-import { exponentialBackoff, sleep } from '../core/backoff.ts';
+import { exponentialBackoff, sleep } from '../core/process-control/backoff.ts';
 import type { Bus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { createHookRunner, parseHook } from '../core/hooks.ts';

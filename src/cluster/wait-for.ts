@@ -6,7 +6,7 @@
 import { connect } from 'node:net';
 import type { Settings } from '../config/options.ts';
 import { formatDuration } from '../config/values.ts';
-import { exponentialBackoff, sleep } from '../core/backoff.ts';
+import { exponentialBackoff, sleep } from '../core/process-control/backoff.ts';
 import type { Clock } from '../core/clock.ts';
 import { ConfigError, UnavailableError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';

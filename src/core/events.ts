@@ -2,6 +2,8 @@
 
 import type { SignalName } from '../config/values.ts';
 import type { AppExit } from '../init/exit-status.ts';
+import type { RunRecord, RunTrigger } from '../jobs/job-run.ts';
+import type { SkipReason } from '../jobs/run-job.ts';
 
 export type Role = 'leader' | 'follower';
 
@@ -17,12 +19,12 @@ export interface MemberRecord {
 }
 
 export interface Events {
+  // app.started and app.exited have no subscriber yet; they stay for the status endpoint and
+  // the health checks, which follow the app's lifecycle through them.
   /** The app was spawned (again, after a restart). */
   'app.started': { readonly pid: number; readonly attempt: number };
   /** The app exited; `restarting` tells whether the supervisor will start it again. */
   'app.exited': { readonly exit: AppExit; readonly restarting: boolean };
-  /** A signal steward received (before any rewrite). */
-  'signal.received': { readonly signal: SignalName };
   /** A rendered file changed and the app should hear of it (resources/ publishes, init/ acts). */
   'app.reload': { readonly signal: SignalName; readonly reason: string };
   /** The app should be stopped gracefully and started again (resource `reload = "restart"`). */
@@ -42,7 +44,20 @@ export interface Events {
   'members.changed': { readonly members: readonly MemberRecord[]; readonly joined: readonly string[]; readonly left: readonly string[] };
   /** A filesystem lock (STEWARD_FS_LOCKS) was acquired, or lost or released. */
   'lock.changed': { readonly path: string; readonly held: boolean; readonly generation: number | undefined; readonly reason: string };
-  /** steward is stopping; `status` is what it will exit with unless the app decides. */
+  // The job events and shutdown have no subscriber yet either: the status endpoint will show
+  // the jobs' runs, and service deregistration will act on shutdown.
+  /** A job or backup run began. */
+  'job.started': { readonly job: string; readonly runId: string; readonly trigger: RunTrigger };
+  /** A run ended: its name, exit code or signal, duration, failure and output tail. */
+  'job.finished': RunRecord;
+  /** A tick or a manual run did not start a run. */
+  'job.skipped': { readonly job: string; readonly reason: SkipReason; readonly scheduledFor: string | undefined };
+  /** Slots that came too late to run (steward paused or its event loop blocked); not made up. */
+  'job.missed': { readonly job: string; readonly slots: readonly string[] };
+  /**
+   * steward begins to stop (a stop signal, the app's exit, nothing to run, an error); `status`
+   * is what it will exit with unless the app, still to be stopped, decides otherwise.
+   */
   shutdown: { readonly reason: string; readonly status: number };
 }
 

@@ -3,6 +3,8 @@
 // started (a `sh -c 'a | b'` included), and its output is kept as a tail for the logs.
 
 import { trackNodeSpawns } from '../init/node-children.ts';
+import { systemClock } from './clock.ts';
+import { terminate, type Termination } from './process-control/terminate.ts';
 
 export type CommandSpec =
   | { readonly argv: readonly string[]; readonly shell?: undefined }
@@ -87,20 +89,11 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
     if (timedOut || aborted) stopReading();
   });
 
-  const killGroup = (signal: NodeJS.Signals): void => {
-    if (child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, signal);
-    } catch {
-      // Already gone.
-    }
-  };
-  let graceTimer: NodeJS.Timeout | undefined;
+  let termination: Termination | undefined;
   const stop = (): void => {
     // Once: a timeout then an abort must not leave a second SIGKILL timer behind.
-    if (graceTimer !== undefined) return;
-    killGroup('SIGTERM');
-    graceTimer = setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
+    if (termination !== undefined || child.pid === undefined) return;
+    termination = terminate({ target: { group: child.pid }, signal: 'SIGTERM', graceMs: KILL_GRACE_MS, clock: systemClock() });
   };
   const timer = setTimeout(() => {
     if (exited === undefined) timedOut = true;
@@ -117,7 +110,7 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
 
   const result = await child;
   clearTimeout(timer);
-  if (graceTimer !== undefined) clearTimeout(graceTimer);
+  termination?.cancel();
   options.signal?.removeEventListener('abort', onAbort);
 
   const durationMs = Number(process.hrtime.bigint() - started) / 1e6;

@@ -1,9 +1,11 @@
 // The run loop: listen for signals and reap from the first moment, let the parts prepare
 // (render configuration, wait for conditions), start the app, then stop everything in order
-// within one stop budget and exit with the app's status.
+// within one stop budget and exit with the app's status. Which phase the run is in, and what a
+// stop signal does in each, is lifecycle.ts's business.
 
 import type { Settings } from '../config/options.ts';
-import { signalNumber, type SignalName } from '../config/values.ts';
+import { signalNumber } from '../config/values.ts';
+import { actOnAppRequests } from '../init/app-requests.ts';
 import { canTakeTerminal } from '../init/spawn-app.ts';
 import { reportedStatus } from '../init/exit-status.ts';
 import type { Libc } from '../init/libc.ts';
@@ -17,6 +19,7 @@ import type { AppUser } from '../init/user.ts';
 import type { Bus } from './bus.ts';
 import type { Clock } from './clock.ts';
 import { EXIT, StewardError } from './exit-codes.ts';
+import { createLifecycle } from './lifecycle.ts';
 import type { RootLogger } from './log.ts';
 import type { Part, StopContext } from './part.ts';
 
@@ -42,20 +45,11 @@ export async function run(o: RunOptions): Promise<number> {
   if (!isPid1 && !libc.becomeSubreaper()) initLog.warn('could not become a child subreaper; orphans of the app will not be reaped by steward');
 
   let supervisor: Supervisor | undefined;
-  let stopSignal: SignalName | undefined;
-  const prepareAbort = new AbortController();
-  let beginStop: (signal: SignalName) => void = (signal) => {
-    stopSignal ??= signal;
-    prepareAbort.abort();
-  };
+  const lifecycle = createLifecycle({ stopTimeout: settings.stopTimeout, bus, log: initLog, clock });
 
   const unlisten = listenForSignals((signal) => {
-    bus.emit('signal.received', { signal });
-    if (STOP_SIGNALS.has(signal)) {
-      beginStop(signal);
-      return;
-    }
-    supervisor?.forward(signal);
+    if (STOP_SIGNALS.has(signal)) lifecycle.stopSignal(signal);
+    else supervisor?.forward(signal);
   });
   const traceOrphans = initLog.enabled('trace');
   const reaper = startReaper(libc, nodeChildren, (child) => {
@@ -64,31 +58,32 @@ export async function run(o: RunOptions): Promise<number> {
     }
   });
 
-  const stopContext = (reason: string): StopContext => ({ deadline: clock.monotonic() + settings.stopTimeout, reason });
-
   let parts: readonly Part[] = [];
   try {
     parts = await o.parts();
     // A run with parts already loads more than the logger; what they log while the app waits
     // (missing keys, an unreachable backend) must show at once.
     if (parts.length > 0) log.activate();
+    const preparation = lifecycle.preparation;
     for (const part of parts) {
-      if (prepareAbort.signal.aborted) break;
+      if (preparation.aborted) break;
       try {
-        await part.prepare?.(prepareAbort.signal);
+        await part.prepare?.(preparation);
       } catch (error) {
         // Whatever a part was waiting for when the stop came, the stop decides the outcome.
-        if (prepareAbort.signal.aborted) break;
+        if (preparation.aborted) break;
         throw error;
       }
     }
-    if (stopSignal !== undefined) {
-      initLog.info(`received ${stopSignal} before the app started; stopping`);
-      await stopParts(parts, stopContext(`received ${stopSignal}`));
-      return 128 + signalNumber(stopSignal);
+    const early = lifecycle.stoppedWhilePreparing;
+    if (early !== undefined) {
+      initLog.info(`received ${early} before the app started; stopping`);
+      const status = 128 + signalNumber(early);
+      await stopParts(parts, lifecycle.stopWithoutApp(`received ${early}`, status));
+      return status;
     }
     if (o.command.length === 0) {
-      await stopParts(parts, stopContext('nothing to run'));
+      await stopParts(parts, lifecycle.stopWithoutApp('nothing to run', EXIT.ok));
       return EXIT.ok;
     }
 
@@ -121,44 +116,24 @@ export async function run(o: RunOptions): Promise<number> {
       setImmediate(() => releaseStartupMemory(libc));
       setTimeout(() => releaseStartupMemory(libc), 3000).unref();
     }
-    bus.on('app.reload', ({ signal, reason }) => {
-      if (sup.send(signal)) initLog.info(`sent ${signal} to the app`, { reason });
-      else initLog.debug(`${signal} not sent: the app is not running`, { reason });
-    });
-    bus.on('app.restart', ({ reason }) => sup.restartNow(reason));
-
-    let stopping: Promise<void> | undefined;
-    let context: StopContext | undefined;
-    beginStop = (signal) => {
-      if (stopping !== undefined) {
-        // A second TERM/INT while stopping still reaches the app (an impatient operator).
-        sup.forward(signal);
-        return;
-      }
-      stopSignal = signal;
-      const ctx = stopContext(`received ${signal}`);
-      context = ctx;
-      initLog.info(`received ${signal}; stopping`);
-      // No restart from here on, whatever the parts still do before the app is stopped.
-      sup.halt();
-      stopping = (async () => {
+    actOnAppRequests(bus, sup, initLog);
+    lifecycle.appStarted({
+      forward: (signal) => sup.forward(signal),
+      async stop(ctx, signal) {
+        // No restart from here on, whatever the parts still do before the app is stopped.
+        sup.halt();
         await beforeAppStop(parts, ctx);
+        if (signal === undefined) return;
         // Forward what the operator sent (after any rewrite); SIGKILL at the deadline.
         sup.forward(signal);
         sup.stop(null, ctx.deadline);
-      })();
-    };
-    // A stop requested while the parts were preparing, between abort and now.
-    if (stopSignal !== undefined) beginStop(stopSignal);
+      },
+    });
     for (const part of parts) await part.run?.();
 
     const exit = await sup.done;
-    await stopping;
-    const ctx = context ?? stopContext(`app exited`);
-    if (context === undefined) {
-      stopping = Promise.resolve();
-      await beforeAppStop(parts, ctx);
-    }
+    const status = reportedStatus(exit, settings.successExitCodes);
+    const ctx = await lifecycle.appExited(status);
     await stopParts(parts, ctx);
     await stopLeftovers({
       libc,
@@ -170,12 +145,13 @@ export async function run(o: RunOptions): Promise<number> {
       clock,
       log: initLog,
     });
-    return reportedStatus(exit, settings.successExitCodes);
+    return status;
   } catch (error) {
     // Nothing is left half-started: parts that prepared are stopped before the error surfaces.
-    if (error instanceof StewardError) await stopParts(parts, stopContext(error.message)).catch(() => {});
+    if (error instanceof StewardError) await stopParts(parts, lifecycle.failed(error.message, error.exitCode)).catch(() => {});
     throw error;
   } finally {
+    lifecycle.stopped();
     unlisten();
     reaper.stop();
   }

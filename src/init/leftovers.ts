@@ -5,13 +5,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
+import { sendSignal, type SignalTarget } from '../core/process-control/signal.ts';
+import { terminateAll } from '../core/process-control/terminate.ts';
 import type { Libc } from './libc.ts';
 import type { NodeChildren } from './node-children.ts';
 
 const ECHILD = 10;
 const POLL_MS = 10;
 /** After SIGKILL, how long to wait for the kernel to finish the job before exiting anyway. */
-const KILL_GRACE_MS = 2000;
+const KILL_WAIT_MS = 2000;
 
 export interface LeftoverOptions {
   readonly libc: Libc;
@@ -37,61 +39,42 @@ function directChildren(): number[] {
   return pids;
 }
 
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function signalAll(targets: readonly number[], signal: NodeJS.Signals): void {
-  for (const t of targets) {
-    try {
-      process.kill(t, signal);
-    } catch {
-      // Gone already.
-    }
-  }
-}
-
-async function waitUntil(done: () => boolean, deadline: number, clock: Clock, sweep: () => void): Promise<boolean> {
-  for (;;) {
-    sweep();
-    if (done()) return true;
-    const left = deadline - clock.monotonic();
-    if (left <= 0) return false;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, left)));
-  }
-}
-
 export async function stopLeftovers(o: LeftoverOptions): Promise<void> {
   const { libc, clock, log } = o;
+  const swept = (gone: () => boolean) => (): boolean => {
+    o.sweep();
+    return gone();
+  };
+  const stop = (targets: () => readonly SignalTarget[], gone: () => boolean): Promise<void> =>
+    terminateAll({
+      targets,
+      gone: swept(gone),
+      signal: 'SIGTERM',
+      deadline: o.deadline,
+      killWaitMs: KILL_WAIT_MS,
+      pollMs: POLL_MS,
+      clock,
+      kill: libc.kill,
+      onGraceOver: () => log.warn('processes still running at the stop deadline; sending SIGKILL'),
+    });
   if (o.isPid1) {
     // No child left at all (ECHILD) means nothing is left in the namespace: every process
     // there is steward's descendant, and an orphan is reparented to steward.
     const empty = (): boolean => libc.peekExitedChild() === -ECHILD;
-    if (await waitUntil(empty, clock.monotonic(), clock, o.sweep)) return;
+    if (swept(empty)()) return;
     log.info('stopping processes left in the container');
-    signalAll([-1], 'SIGTERM');
-    if (await waitUntil(empty, o.deadline, clock, o.sweep)) return;
-    log.warn('processes still running at the stop deadline; sending SIGKILL');
-    signalAll([-1], 'SIGKILL');
-    await waitUntil(empty, clock.monotonic() + KILL_GRACE_MS, clock, o.sweep);
+    await stop(() => [{ everyone: true }], empty);
     return;
   }
-  const targets = (): number[] => {
-    const list = directChildren().filter((pid) => !o.nodeChildren.has(pid));
-    if (o.appGroup !== undefined && groupAlive(o.appGroup)) list.push(-o.appGroup);
+  const targets = (): SignalTarget[] => {
+    const list: SignalTarget[] = directChildren()
+      .filter((pid) => !o.nodeChildren.has(pid))
+      .map((pid) => ({ pid }));
+    if (o.appGroup !== undefined && sendSignal({ group: o.appGroup }, 0, libc.kill)) list.push({ group: o.appGroup });
     return list;
   };
   const empty = (): boolean => targets().length === 0;
-  if (await waitUntil(empty, clock.monotonic(), clock, o.sweep)) return;
-  log.info("stopping processes left by the app");
-  signalAll(targets(), 'SIGTERM');
-  if (await waitUntil(empty, o.deadline, clock, o.sweep)) return;
-  log.warn('processes still running at the stop deadline; sending SIGKILL');
-  signalAll(targets(), 'SIGKILL');
-  await waitUntil(empty, clock.monotonic() + KILL_GRACE_MS, clock, o.sweep);
+  if (swept(empty)()) return;
+  log.info('stopping processes left by the app');
+  await stop(targets, empty);
 }

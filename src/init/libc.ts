@@ -36,6 +36,11 @@ export interface PasswdEntry {
 export interface Libc {
   /** posix_spawnp; returns the pid, or the errno of a failed exec as a negative number. */
   spawn(request: SpawnRequest): number;
+  /**
+   * kill(2) for the processes libuv does not know (the app, its group, leftovers): a negative
+   * pid is a group, -1 everyone; throws when no process was signalled.
+   */
+  kill(pid: number, signal: NodeJS.Signals | 0): void;
   /** Peeks at one exited child without reaping it: its pid, or 0 when none, or -errno. */
   peekExitedChild(): number;
   /** waitpid(pid, WNOHANG): the raw wait status, or undefined when the child has not exited. */
@@ -241,6 +246,11 @@ export function loadLibc(): Libc {
 
   return {
     spawn,
+    // Node's process.kill is kill(2) itself, for any pid; it sits behind this interface so that
+    // all steward does to the app goes through the one object a test replaces.
+    kill(pid, signal) {
+      process.kill(pid, signal);
+    },
     peekExitedChild() {
       siginfo.fill(0);
       const rc = waitid(P_ALL, 0, siginfo, WEXITED | WNOHANG | WNOWAIT) as number;

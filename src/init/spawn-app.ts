@@ -4,6 +4,7 @@
 // spawned with posix_spawn: own group, default signal dispositions, empty mask.
 
 import { EXIT, StewardError } from '../core/exit-codes.ts';
+import { sendSignal } from '../core/process-control/signal.ts';
 import type { Credentials, Libc } from './libc.ts';
 
 export interface AppSpec {
@@ -54,11 +55,8 @@ export function spawnApp(libc: Libc, spec: AppSpec): SpawnedApp {
   if (spec.takeTerminal) {
     libc.setForegroundGroup(0, pid);
     // The app may have tried to read before it owned the terminal and been stopped by SIGTTIN.
-    try {
-      process.kill(-pid, 'SIGCONT');
-    } catch {
-      // Already gone: the reaper will report its exit.
-    }
+    // Gone already, it fails quietly: the reaper will report its exit.
+    sendSignal({ group: pid }, 'SIGCONT', libc.kill);
   }
   return { pid, pgid: pid };
 }

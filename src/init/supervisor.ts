@@ -7,6 +7,9 @@ import type { SignalName } from '../config/values.ts';
 import type { Bus } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
+import { exponentialBackoff } from '../core/process-control/backoff.ts';
+import { sendSignal, type SignalTarget } from '../core/process-control/signal.ts';
+import { terminate, type Termination } from '../core/process-control/terminate.ts';
 import { decodeWaitStatus, describeExit, reportedStatus, type AppExit } from './exit-status.ts';
 import type { Libc } from './libc.ts';
 import { signalForApp } from './signals.ts';
@@ -53,18 +56,47 @@ export interface Supervisor {
   readonly done: Promise<AppExit>;
 }
 
+/** The longest back-off, in restart back-offs: the delay doubles up to 30 times the first. */
 const BACKOFF_FACTOR_CAP = 30;
+
+interface RestartPacing {
+  /** After a failed run that began at `startedAt` (monotonic): the delay before the next start, or undefined at the restart limit. */
+  afterFailure(startedAt: number): number | undefined;
+  readonly failuresInARow: number;
+}
+
+function restartPacing(o: SupervisorOptions): RestartPacing {
+  const maxDelay = o.restartBackoff * BACKOFF_FACTOR_CAP;
+  // No jitter: this is one app restarting, not replicas that must not retry in lockstep.
+  const backoff = exponentialBackoff({ initialMs: o.restartBackoff, maxMs: maxDelay, jitter: 0 });
+  return {
+    afterFailure(startedAt) {
+      // A run longer than the longest back-off counts as healthy: the next failure starts over.
+      if (o.clock.monotonic() - startedAt >= maxDelay) backoff.reset();
+      if (o.restartLimit > 0 && backoff.attempts >= o.restartLimit) return undefined;
+      return backoff.next();
+    },
+    get failuresInARow() {
+      return backoff.attempts;
+    },
+  };
+}
+
+/** Where the app's signals go: its whole group with STEWARD_SIGNAL_GROUP, else the app alone. */
+function appTarget(app: SpawnedApp, wholeGroup: boolean): SignalTarget {
+  return wholeGroup ? { group: app.pgid } : { pid: app.pid };
+}
 
 export function createSupervisor(o: SupervisorOptions): Supervisor {
   let app: SpawnedApp | undefined;
   let startedAt = 0;
   let attempt = 0;
-  let failuresInARow = 0;
   let stopping = false;
   let killArmed = false;
   let restartRequested = false;
-  let killTimer: TimerHandle | undefined;
+  let termination: Termination | undefined;
   let backoffTimer: TimerHandle | undefined;
+  const pacing = restartPacing(o);
   let lastExit: AppExit | undefined;
   let resolveDone: (exit: AppExit) => void = () => {};
   const done = new Promise<AppExit>((resolve) => {
@@ -80,44 +112,50 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     o.bus.emit('app.started', { pid: app.pid, attempt });
   }
 
-  function kill(target: SpawnedApp, signal: SignalName, group: boolean): boolean {
+  /** The polite signal now (unless null), SIGKILL to the app's whole group after `graceMs`. */
+  function stopApp(target: SpawnedApp, signal: SignalName | null, graceMs: number, onGraceOver: () => boolean): void {
+    termination?.cancel();
+    termination = terminate({
+      target: appTarget(target, o.signalGroup),
+      signal,
+      killTarget: { group: target.pgid },
+      graceMs,
+      clock: o.clock,
+      kill: o.libc.kill,
+      onGraceOver,
+    });
+  }
+
+  /** Starts the app again; when it cannot be, supervision ends with its last exit. */
+  function spawnAgain(exit: AppExit): void {
     try {
-      process.kill(group ? -target.pgid : target.pid, signal);
-      return true;
-    } catch {
-      return false;
+      spawnOnce();
+    } catch (error) {
+      o.log.error('app could not be restarted', { error: String(error) });
+      finish(exit);
     }
   }
 
   function finish(exit: AppExit): void {
-    killTimer?.cancel();
+    termination?.cancel();
     resolveDone(exit);
   }
 
   function scheduleRestart(exit: AppExit): void {
-    const maxDelay = o.restartBackoff * BACKOFF_FACTOR_CAP;
-    // A run longer than the longest back-off counts as healthy: the next failure starts over.
-    if (o.clock.monotonic() - startedAt >= maxDelay) failuresInARow = 0;
-    failuresInARow++;
-    if (o.restartLimit > 0 && failuresInARow > o.restartLimit) {
+    const delay = pacing.afterFailure(startedAt);
+    if (delay === undefined) {
       o.log.error('app keeps exiting; restart limit reached', { limit: o.restartLimit, ...exitFields(exit) });
       finish(exit);
       return;
     }
-    const delay = Math.min(o.restartBackoff * 2 ** (failuresInARow - 1), maxDelay);
-    o.log.warn(`app ${describeExit(exit)}; restarting in ${delay}ms`, { ...exitFields(exit), restart: failuresInARow });
+    o.log.warn(`app ${describeExit(exit)}; restarting in ${delay}ms`, { ...exitFields(exit), restart: pacing.failuresInARow });
     backoffTimer = o.clock.setTimer(delay, () => {
       backoffTimer = undefined;
       if (stopping) {
         finish(exit);
         return;
       }
-      try {
-        spawnOnce();
-      } catch (error) {
-        o.log.error('app could not be restarted', { error: String(error) });
-        finish(exit);
-      }
+      spawnAgain(exit);
     });
   }
 
@@ -136,15 +174,10 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     if (o.app.takeTerminal) o.libc.setForegroundGroup(0, ownGroup);
     if (restartRequested && !stopping) {
       restartRequested = false;
-      killTimer?.cancel();
+      termination?.cancel();
       o.bus.emit('app.exited', { exit, restarting: true });
       o.log.info('restarting app', exitFields(exit));
-      try {
-        spawnOnce();
-      } catch (error) {
-        o.log.error('app could not be restarted', { error: String(error) });
-        finish(exit);
-      }
+      spawnAgain(exit);
       return;
     }
     const failed = reportedStatus(exit, o.successCodes) !== 0;
@@ -172,10 +205,10 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
         return;
       }
       o.log.debug('forwarding signal', { signal, target, pid: app.pid });
-      kill(app, target, o.signalGroup);
+      sendSignal(appTarget(app, o.signalGroup), target, o.libc.kill);
     },
     send(signal) {
-      return app !== undefined && kill(app, signal, o.signalGroup);
+      return app !== undefined && sendSignal(appTarget(app, o.signalGroup), signal, o.libc.kill);
     },
     halt,
     stop(signal, deadline) {
@@ -184,12 +217,10 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
       killArmed = true;
       const target = app;
       if (target === undefined) return;
-      if (signal !== null) kill(target, signal, o.signalGroup);
-      killTimer?.cancel();
-      killTimer = o.clock.setTimer(Math.max(0, deadline - o.clock.monotonic()), () => {
-        if (app === undefined) return;
+      stopApp(target, signal, deadline - o.clock.monotonic(), () => {
+        if (app === undefined) return false;
         o.log.warn('app did not stop in time; sending SIGKILL to its process group', { pid: app.pid });
-        kill(app, 'SIGKILL', true);
+        return true;
       });
     },
     restartNow(reason) {
@@ -197,11 +228,10 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
       if (target === undefined || stopping || restartRequested) return;
       restartRequested = true;
       o.log.info('stopping app for a restart', { reason });
-      kill(target, o.stopSignal, o.signalGroup);
-      killTimer = o.clock.setTimer(o.stopTimeout, () => {
-        if (app !== target) return;
+      stopApp(target, o.stopSignal, o.stopTimeout, () => {
+        if (app !== target) return false;
         o.log.warn('app did not stop in time for its restart; sending SIGKILL', { pid: target.pid });
-        kill(target, 'SIGKILL', true);
+        return true;
       });
     },
     current: () => app,

@@ -14,7 +14,8 @@ import type { Logger } from '../core/log.ts';
 import type { Part, StopContext } from '../core/part.ts';
 import { describeWhen, loadJobsConfig, type TaskSpec } from './config.ts';
 import { ALWAYS, type Guard, type Guards } from './guards.ts';
-import { createJobRunner, type JobActivity, type JobRunner, type JobStatus, type RunRecord } from './run-job.ts';
+import type { RunRecord } from './job-run.ts';
+import { createJobRunner, type JobRunner, type JobStatus } from './run-job.ts';
 import { startSchedule, type Schedule } from './scheduler.ts';
 
 export { hasJobs } from './has-jobs.ts';
@@ -30,6 +31,7 @@ export interface JobsPartOptions {
   /** STEWARD_TZ (UTC by default). */
   readonly timeZone: string;
   readonly guards: Guards;
+  /** Where runs are announced (job.started, job.finished, job.skipped, job.missed). */
   readonly bus: Bus;
   readonly log: Logger;
   readonly clock: Clock;
@@ -50,8 +52,6 @@ export interface JobsPart extends Part {
   history(name: string): readonly RunRecord[];
   /** Runs one now, outside its schedule, with the same overlap and guard rules; undefined when skipped. */
   runNow(name: string): Promise<RunRecord | undefined>;
-  /** Calls `listener` on every start, finish, skip and missed slot; returns an unsubscribe. */
-  watch(listener: (activity: JobActivity) => void): () => void;
 }
 
 function guardFor(spec: TaskSpec, guards: Guards): Guard {
@@ -78,16 +78,6 @@ const HAND_OVER_RESERVE_MS = 1000;
 export function createJobsPart(o: JobsPartOptions): JobsPart {
   const log = o.log.child('jobs');
   const config = loadJobsConfig({ env: o.env, configFile: o.configFile, timeZone: o.timeZone, otherTables: o.otherTables });
-  const listeners = new Set<(activity: JobActivity) => void>();
-  const emit = (activity: JobActivity): void => {
-    for (const listener of [...listeners]) {
-      try {
-        listener(activity);
-      } catch (error) {
-        log.error('a jobs listener failed', { error: error instanceof Error ? error.message : String(error) });
-      }
-    }
-  };
   const runners: JobRunner[] = config.tasks.map((spec) =>
     createJobRunner({
       spec,
@@ -101,7 +91,7 @@ export function createJobsPart(o: JobsPartOptions): JobsPart {
       lostGraceMs: Math.min(o.stopTimeoutMs, LOST_GRACE_MS),
       historySize: o.historySize ?? HISTORY_SIZE,
       backupFutureToleranceMs: o.backupFutureToleranceMs,
-      emit,
+      bus: o.bus,
     }),
   );
   for (const notice of config.notices) log.warn(notice);
@@ -157,11 +147,5 @@ export function createJobsPart(o: JobsPartOptions): JobsPart {
     status: () => runners.map((runner) => runner.status(schedules.get(runner.spec.name)?.nextRun())),
     history: (name) => runnerNamed(name).history(),
     runNow: (name) => runnerNamed(name).run('manual'),
-    watch(listener) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
   };
 }

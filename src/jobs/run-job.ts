@@ -2,67 +2,23 @@
 // still going (the tick is skipped and logged, never queued) or its guard does not permit it
 // (`leader`: not the leader, or past the fence deadline; `lock:<path>`: the lock is not held).
 // A run that loses its guard is stopped: SIGTERM to its process group, SIGKILL after the stop
-// timeout. On shutdown the run gets SIGTERM at once and SIGKILL at the stop deadline.
+// timeout. On shutdown the run gets SIGTERM at once and SIGKILL at the stop deadline. One run,
+// its commands and its process group, is job-run.ts.
 //
 // Each runner keeps its last runs (exit status, duration, output tail) in memory, for the logs
 // and for a status endpoint; nothing is persisted, so a restarted steward starts with none.
 
-import { randomUUID } from 'node:crypto';
 import { formatDuration } from '../config/values.ts';
-import type { Clock, TimerHandle } from '../core/clock.ts';
-import { runCommand, type CommandResult } from '../core/exec.ts';
+import type { Bus } from '../core/bus.ts';
+import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
-import { performBackup } from './backup.ts';
+import { settlesWithin } from '../core/process-control/deadline.ts';
 import { describeWhen, type TaskSpec } from './config.ts';
 import type { Guard } from './guards.ts';
-import { RUN_ID_VARIABLE, signalGroup } from './process-group.ts';
+import { createJobRun, type JobRun, type RunRecord, type RunTrigger } from './job-run.ts';
 import { LATE_NOTICE_MS } from './scheduler.ts';
 
-export type RunTrigger = 'schedule' | 'manual';
-
-export interface BackupRunSummary {
-  /** The artifact's file name in DEST; undefined when the run failed. */
-  readonly artifact: string | undefined;
-  readonly kept: readonly string[];
-  readonly deleted: readonly string[];
-  /** Why old artifacts were not (all) deleted. */
-  readonly pruneNote: string | undefined;
-}
-
-export interface RunRecord {
-  readonly job: string;
-  readonly kind: TaskSpec['kind'];
-  readonly runId: string;
-  readonly trigger: RunTrigger;
-  /** The schedule slot the run was for (ISO 8601, UTC); undefined for a manual run. */
-  readonly scheduledFor: string | undefined;
-  readonly startedAt: string;
-  readonly finishedAt: string;
-  readonly durationMs: number;
-  readonly ok: boolean;
-  /** Why it failed, in one line. */
-  readonly failure: string | undefined;
-  readonly exitCode: number | undefined;
-  readonly signal: string | undefined;
-  readonly timedOut: boolean;
-  /** Set when steward stopped the run (shutdown, leadership or lock lost). */
-  readonly stoppedBy: string | undefined;
-  /** The last bytes of the command's output (stdout and stderr as written). */
-  readonly output: string;
-  readonly fencingToken: string | undefined;
-  /** Ticks skipped because this run was still going. */
-  readonly skippedTicks: number;
-  readonly backup: BackupRunSummary | undefined;
-}
-
 export type SkipReason = 'still running' | 'not permitted' | 'stopping';
-
-/** What a runner reports as it happens (the bus events a status endpoint would want). */
-export type JobActivity =
-  | { readonly type: 'started'; readonly job: string; readonly runId: string; readonly trigger: RunTrigger }
-  | { readonly type: 'finished'; readonly record: RunRecord }
-  | { readonly type: 'skipped'; readonly job: string; readonly reason: SkipReason; readonly scheduledFor: string | undefined }
-  | { readonly type: 'missed'; readonly job: string; readonly slots: readonly string[] };
 
 export interface JobStatus {
   readonly name: string;
@@ -95,7 +51,8 @@ export interface JobRunnerOptions {
   readonly historySize: number;
   /** STEWARD_BACKUP_FUTURE_TOLERANCE. */
   readonly backupFutureToleranceMs?: number;
-  readonly emit: (activity: JobActivity) => void;
+  /** Where runs are announced: job.started, job.finished, job.skipped, job.missed. */
+  readonly bus: Bus;
 }
 
 export interface JobRunner {
@@ -114,32 +71,17 @@ export interface JobRunner {
   readonly guarded: boolean;
 }
 
-/** No timeout configured: setTimeout's longest. */
-const NO_LIMIT_MS = 2 ** 31 - 1;
 /** After SIGKILL at the deadline, how long to wait for the run to be reaped. */
 const KILL_WAIT_MS = 500;
-
-interface ActiveRun {
-  readonly runId: string;
-  readonly startedAt: number;
-  readonly abort: AbortController;
-  commandRunning: boolean;
-  /** SIGTERM already sent: a second stop (lost guard during shutdown) only arms SIGKILL. */
-  terminated: boolean;
-  stoppedBy: string | undefined;
-  lost: boolean;
-  group: number | undefined;
-  killTimer: TimerHandle | undefined;
-  skippedTicks: number;
-  done: Promise<RunRecord> | undefined;
-}
 
 function outcomeText(record: RunRecord): string {
   return record.stoppedBy !== undefined ? `stopped (${record.stoppedBy})` : `failed: ${record.failure}`;
 }
 
-function stoppedResult(): CommandResult {
-  return { ok: false, exitCode: undefined, signal: undefined, timedOut: false, aborted: true, output: '', durationMs: 0, failure: 'stopped' };
+interface ActiveRun {
+  readonly run: JobRun;
+  /** Set once the run has started, right after it was announced. */
+  done: Promise<RunRecord> | undefined;
 }
 
 export function createJobRunner(o: JobRunnerOptions): JobRunner {
@@ -153,64 +95,6 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
   let active: ActiveRun | undefined;
   let closed = false;
   let permitted: boolean | undefined;
-
-  function commandEnv(runId: string, fencingToken: string | undefined, extra: Readonly<Record<string, string>>): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(o.env)) if (value !== undefined) env[key] = value;
-    // Never pass on a token from steward's own environment as if it were this run's.
-    delete env['STEWARD_FENCING_TOKEN'];
-    env['STEWARD_JOB_NAME'] = spec.name;
-    env[RUN_ID_VARIABLE] = runId;
-    if (fencingToken !== undefined) env['STEWARD_FENCING_TOKEN'] = fencingToken;
-    return Object.assign(env, extra);
-  }
-
-  async function execute(a: ActiveRun, fencingToken: string | undefined, extra: Readonly<Record<string, string>>): Promise<CommandResult> {
-    if (a.stoppedBy !== undefined) return stoppedResult();
-    a.commandRunning = true;
-    try {
-      return await runCommand(
-        { argv: spec.argv },
-        {
-          timeoutMs: spec.timeoutMs ?? NO_LIMIT_MS,
-          env: commandEnv(a.runId, fencingToken, extra),
-          signal: a.abort.signal,
-          onSpawn: (pid) => {
-            a.group = pid;
-          },
-          // The guard again, in the very turn of the spawn: the fence deadline may have passed
-          // during the awaits since the run was allowed.
-          mayStart: () => a.stoppedBy === undefined && guard.permit() !== undefined,
-        },
-      );
-    } finally {
-      a.commandRunning = false;
-      a.killTimer?.cancel();
-      a.killTimer = undefined;
-    }
-  }
-
-  function kill(a: ActiveRun): void {
-    if (!a.commandRunning) return;
-    if (a.group !== undefined) signalGroup(a.group, 'SIGKILL');
-    else a.abort.abort();
-  }
-
-  function terminate(a: ActiveRun, reason: string, graceMs: number | undefined): void {
-    a.stoppedBy ??= reason;
-    // Not started yet: execute() sees stoppedBy. Over already (a backup placing its artifact):
-    // nothing left to signal.
-    if (!a.commandRunning) return;
-    const group = a.group;
-    if (group === undefined) {
-      // runCommand signals the group itself: SIGTERM now, SIGKILL after its own grace.
-      a.abort.abort();
-      return;
-    }
-    if (!a.terminated) signalGroup(group, 'SIGTERM');
-    a.terminated = true;
-    if (graceMs !== undefined) a.killTimer ??= clock.setTimer(graceMs, () => kill(a));
-  }
 
   function remember(record: RunRecord): void {
     records.push(record);
@@ -243,71 +127,21 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
     } else log.warn(`${label} ${outcomeText(record)}`, { ...fields, ...skipped, exitCode: record.exitCode, output: record.output });
   }
 
-  async function perform(a: ActiveRun, fencingToken: string | undefined, trigger: RunTrigger, scheduledFor: string | undefined): Promise<RunRecord> {
-    const begun = clock.monotonic();
-    let command: CommandResult | undefined;
-    let failure: string | undefined;
-    let backup: BackupRunSummary | undefined;
-    try {
-      if (spec.kind === 'job') {
-        command = await execute(a, fencingToken, {});
-        failure = command.failure;
-      } else {
-        const outcome = await performBackup({
-          spec,
-          runId: a.runId,
-          timeZone: o.timeZone,
-          clock,
-          log,
-          reported,
-          futureToleranceMs: o.backupFutureToleranceMs,
-          execute: (extra) => execute(a, fencingToken, extra),
-          pruneBlocked: () => (a.lost ? a.stoppedBy : guard.permit() === undefined ? `${guardText} no longer holds` : undefined),
-        });
-        command = outcome.command;
-        failure = outcome.failure;
-        backup = { artifact: outcome.artifact, kept: outcome.kept, deleted: outcome.deleted, pruneNote: outcome.pruneNote };
-      }
-    } catch (error) {
-      failure = `steward could not run it: ${error instanceof Error ? error.message : String(error)}`;
-    }
-    if (failure !== undefined && a.stoppedBy !== undefined) failure = `stopped (${a.stoppedBy})`;
-    return {
-      job: spec.name,
-      kind: spec.kind,
-      runId: a.runId,
-      trigger,
-      scheduledFor,
-      startedAt: new Date(a.startedAt).toISOString(),
-      finishedAt: new Date(clock.now()).toISOString(),
-      durationMs: Math.round(clock.monotonic() - begun),
-      ok: failure === undefined,
-      failure,
-      exitCode: command?.exitCode,
-      signal: command?.signal,
-      timedOut: command?.timedOut ?? false,
-      stoppedBy: a.stoppedBy,
-      output: command?.output ?? '',
-      fencingToken,
-      skippedTicks: a.skippedTicks,
-      backup,
-    };
-  }
-
   function skip(reason: SkipReason, slot: Date | undefined): undefined {
-    o.emit({ type: 'skipped', job: spec.name, reason, scheduledFor: slot?.toISOString() });
+    o.bus.emit('job.skipped', { job: spec.name, reason, scheduledFor: slot?.toISOString() });
     return undefined;
   }
 
   async function run(trigger: RunTrigger, slot?: Date, lateMs = 0): Promise<RunRecord | undefined> {
     if (closed) return skip('stopping', slot);
     if (active !== undefined) {
+      const going = active.run;
       counts.skippedRunning++;
-      active.skippedTicks++;
-      const message = `${label}: the previous run (started ${new Date(active.startedAt).toISOString()}) is still going; this run is skipped`;
+      going.skippedTicks++;
+      const message = `${label}: the previous run (started ${new Date(going.startedAt).toISOString()}) is still going; this run is skipped`;
       // The first skip of a run says so; more of them would only repeat it every tick.
-      if (active.skippedTicks === 1) log.warn(message, { runId: active.runId, scheduledFor: slot?.toISOString() });
-      else log.debug(message, { runId: active.runId, scheduledFor: slot?.toISOString() });
+      if (going.skippedTicks === 1) log.warn(message, { runId: going.runId, scheduledFor: slot?.toISOString() });
+      else log.debug(message, { runId: going.runId, scheduledFor: slot?.toISOString() });
       return skip('still running', slot);
     }
     const permit = guard.permit();
@@ -325,58 +159,39 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
       log.warn(`${label}: starting ${formatDuration(Math.round(lateMs))} late (due at ${slot?.toISOString()}); steward was paused or busy`);
     }
 
-    const a: ActiveRun = {
-      runId: randomUUID(),
-      startedAt: clock.now(),
-      abort: new AbortController(),
-      terminated: false,
-      commandRunning: false,
-      stoppedBy: undefined,
-      lost: false,
-      group: undefined,
-      killTimer: undefined,
-      skippedTicks: 0,
-      done: undefined,
-    };
-    active = a;
-    const offLost = guard.onLost((reason) => {
-      if (a.lost) return;
-      a.lost = true;
-      log.warn(`${label}: ${guardText} lost (${reason}); stopping the run`, { runId: a.runId });
-      terminate(a, `${guardText} lost: ${reason}`, o.lostGraceMs);
+    const a = createJobRun({
+      spec,
+      guard,
+      guardText,
+      env: o.env,
+      timeZone: o.timeZone,
+      backupFutureToleranceMs: o.backupFutureToleranceMs,
+      fencingToken: permit.fencingToken,
+      trigger,
+      scheduledFor: slot?.toISOString(),
+      reported,
+      clock,
+      log,
     });
-    o.emit({ type: 'started', job: spec.name, runId: a.runId, trigger });
+    // Active before anything is announced: a tick or a stop in the meantime must see this run.
+    const going: ActiveRun = { run: a, done: undefined };
+    active = going;
+    const offLost = guard.onLost((reason) => a.guardLost(reason, o.lostGraceMs));
+    o.bus.emit('job.started', { job: spec.name, runId: a.runId, trigger });
     log.debug(`${label}: starting`, { runId: a.runId, trigger, scheduledFor: slot?.toISOString() });
-    const done = perform(a, permit.fencingToken, trigger, slot?.toISOString());
-    a.done = done;
+    const done = a.start();
+    going.done = done;
     let record: RunRecord;
     try {
       record = await done;
     } finally {
       offLost();
-      a.killTimer?.cancel();
       active = undefined;
     }
     remember(record);
     report(record);
-    o.emit({ type: 'finished', record });
+    o.bus.emit('job.finished', record);
     return record;
-  }
-
-  function waitFor(promise: Promise<unknown>, ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = clock.setTimer(Math.max(0, ms), () => resolve(false));
-      void promise.then(
-        () => {
-          timer.cancel();
-          resolve(true);
-        },
-        () => {
-          timer.cancel();
-          resolve(true);
-        },
-      );
-    });
   }
 
   return {
@@ -389,7 +204,7 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
       const last = slots[slots.length - 1]?.toISOString();
       const when = slots.length === 1 ? `due at ${first}` : `due from ${first} to ${last}`;
       log.warn(`${label}: missed ${slots.length} run${slots.length === 1 ? '' : 's'} ${when} (steward was paused or its event loop blocked); missed runs are not made up`);
-      o.emit({ type: 'missed', job: spec.name, slots: slots.map((s) => s.toISOString()) });
+      o.bus.emit('job.missed', { job: spec.name, slots: slots.map((s) => s.toISOString()) });
     },
     history: () => [...records],
     status(nextRun) {
@@ -399,23 +214,23 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
         schedule: spec.schedule,
         when: whenText,
         nextRun: nextRun?.toISOString(),
-        running: active === undefined ? undefined : { runId: active.runId, startedAt: new Date(active.startedAt).toISOString() },
+        running: active === undefined ? undefined : { runId: active.run.runId, startedAt: new Date(active.run.startedAt).toISOString() },
         ...counts,
         history: [...records],
       };
     },
     close(reason) {
       closed = true;
-      if (active !== undefined) terminate(active, reason, undefined);
+      active?.run.stop(reason, undefined);
     },
     guarded: spec.when.kind !== 'always',
     async settle(deadline) {
       const a = active;
       if (a?.done === undefined) return;
-      if (await waitFor(a.done, deadline - clock.monotonic())) return;
-      log.warn(`${label}: still running at the stop deadline; sending SIGKILL`, { runId: a.runId });
-      kill(a);
-      await waitFor(a.done, KILL_WAIT_MS);
+      if (await settlesWithin(a.done, deadline - clock.monotonic(), clock)) return;
+      log.warn(`${label}: still running at the stop deadline; sending SIGKILL`, { runId: a.run.runId });
+      a.run.kill();
+      await settlesWithin(a.done, KILL_WAIT_MS, clock);
     },
   };
 }

@@ -5,7 +5,7 @@
 
 import type { Backend, BackendStatus, Cursor, Snapshot, Update } from '../backends/backend.ts';
 import { formatDuration } from '../config/values.ts';
-import { exponentialBackoff } from '../core/backoff.ts';
+import { exponentialBackoff } from '../core/process-control/backoff.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { UnavailableError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';

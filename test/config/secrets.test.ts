@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { parseArgv } from '../../src/config/argv.ts';
 import { resolveSettings, unknownStewardVariables } from '../../src/config/settings.ts';
-import { logRecords, runSteward, startSteward, stopAllStewards } from '../support/steward.ts';
+import { appPid, logRecords, runSteward, startSteward, stopAllStewards } from '../support/steward.ts';
 import { until } from '../support/until.ts';
 
 const plain = { pid1: false } as const;
@@ -73,6 +73,8 @@ describe('secret settings', () => {
     });
     assert.doesNotMatch(cmdline, /flag-secret-value/);
     assert.match(cmdline.replaceAll('\0', ' '), /--password \*\*\* -- sleep 30/);
+    // The title is set before steward listens for signals: stop it once the app runs.
+    await appPid(s);
     await s.signal('SIGTERM');
     await s.exited;
     const warning = logRecords(s.stderr()).find((l) => String(l['msg']).includes('--password was given on the command line'));

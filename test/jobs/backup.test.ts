@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { parseArtifactName } from '../../src/jobs/artifact-name.ts';
 import type { Guard } from '../../src/jobs/guards.ts';
 import { pruneDryRun } from '../../src/jobs/prune-dry-run.ts';
-import { baseEnv, harness, nextActivity, settableClock } from './fixtures/jobs-harness.ts';
+import { baseEnv, harness, nextJobEvent, settableClock } from './fixtures/jobs-harness.ts';
 
 const NEVER_SOON = '0 0 1 1 *';
 const NOW = '2026-11-25T18:45:12.345Z';
@@ -261,11 +261,10 @@ describe('rotating backups', { concurrency: true }, () => {
     const dest = folder();
     const h = harness({ env: { ...backupEnv('db', dest, WRITE_DATA), STEWARD_BACKUP_DB_SCHEDULE: '* * * * * *' } });
     try {
-      const activity = await nextActivity(h.part, (a) => a.type === 'finished');
-      assert.ok(activity.type === 'finished');
-      assert.equal(activity.record.trigger, 'schedule');
-      assert.match(activity.record.backup?.artifact ?? '', /^db-\d{8}T\d{6}Z$/);
-      assert.ok(existsSync(join(dest, activity.record.backup?.artifact ?? '')));
+      const record = await nextJobEvent(h.bus, 'job.finished', () => true);
+      assert.equal(record.trigger, 'schedule');
+      assert.match(record.backup?.artifact ?? '', /^db-\d{8}T\d{6}Z$/);
+      assert.ok(existsSync(join(dest, record.backup?.artifact ?? '')));
     } finally {
       await h.stop();
     }

@@ -6,8 +6,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { JobActivity, RunRecord } from '../../src/jobs/run-job.ts';
-import { baseEnv, harness, nextActivity, processGone, testGuard } from './fixtures/jobs-harness.ts';
+import { baseEnv, harness, nextJobEvent, processGone, testGuard } from './fixtures/jobs-harness.ts';
 import { until } from '../support/until.ts';
 
 const EVERY_SECOND = '* * * * * *';
@@ -16,15 +15,6 @@ const NEVER_SOON = '0 0 1 1 *';
 
 function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'steward-jobs-'));
-}
-
-function finished(job: string): (a: JobActivity) => boolean {
-  return (a) => a.type === 'finished' && a.record.job === job;
-}
-
-function recordOf(activity: JobActivity): RunRecord {
-  assert.ok(activity.type === 'finished');
-  return activity.record;
 }
 
 describe('scheduled jobs', { concurrency: true }, () => {
@@ -36,8 +26,8 @@ describe('scheduled jobs', { concurrency: true }, () => {
       }),
     });
     try {
-      const first = recordOf(await nextActivity(h.part, finished('hello')));
-      const second = recordOf(await nextActivity(h.part, finished('hello')));
+      const first = await nextJobEvent(h.bus, 'job.finished', (r) => r.job === 'hello');
+      const second = await nextJobEvent(h.bus, 'job.finished', (r) => r.job === 'hello');
       assert.equal(first.ok, false);
       assert.equal(first.exitCode, 3);
       assert.equal(first.failure, 'exit status 3');
@@ -71,9 +61,9 @@ describe('scheduled jobs', { concurrency: true }, () => {
       }),
     });
     try {
-      const skipped = await nextActivity(h.part, (a) => a.type === 'skipped');
-      assert.equal(skipped.type === 'skipped' && skipped.reason, 'still running');
-      const record = recordOf(await nextActivity(h.part, finished('slow')));
+      const skipped = await nextJobEvent(h.bus, 'job.skipped', () => true);
+      assert.equal(skipped.reason, 'still running');
+      const record = await nextJobEvent(h.bus, 'job.finished', (r) => r.job === 'slow');
       assert.ok(record.ok);
       assert.ok(record.skippedTicks >= 1);
       assert.ok(h.logs.some((l) => l.level === 'warn' && /^job slow: the previous run \(started .*\) is still going; this run is skipped$/.test(l.msg)));
@@ -122,9 +112,9 @@ describe('scheduled jobs', { concurrency: true }, () => {
     try {
       assert.equal(await h.part.runNow('primary'), undefined);
       assert.equal(await h.part.runNow('primary'), undefined);
-      const skips = h.activities.filter((a) => a.type === 'skipped');
-      assert.deepEqual(skips.map((a) => a.type === 'skipped' && a.reason), ['not permitted', 'not permitted']);
-      assert.equal(h.activities.filter((a) => a.type === 'started').length, 0);
+      const skips = h.events.filter((e) => e.name === 'job.skipped');
+      assert.deepEqual(skips.map((e) => e.name === 'job.skipped' && e.payload.reason), ['not permitted', 'not permitted']);
+      assert.equal(h.events.filter((e) => e.name === 'job.started').length, 0);
       assert.equal(h.logs.filter((l) => l.level === 'info' && l.msg.startsWith('job primary: not run here, when = leader does not hold')).length, 1);
 
       guard.allow('42');
@@ -155,7 +145,7 @@ describe('scheduled jobs', { concurrency: true }, () => {
       stopTimeoutMs: 400,
     });
     try {
-      const started = nextActivity(h.part, (a) => a.type === 'started');
+      const started = nextJobEvent(h.bus, 'job.started');
       const run = h.part.runNow('primary');
       await started;
       await until('the job to start its sleep', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '');
@@ -187,8 +177,8 @@ describe('scheduled jobs', { concurrency: true }, () => {
       }),
     });
     const bothStarted = Promise.all([
-      nextActivity(h.part, (a) => a.type === 'started' && a.job === 'polite'),
-      nextActivity(h.part, (a) => a.type === 'started' && a.job === 'stubborn'),
+      nextJobEvent(h.bus, 'job.started', (e) => e.job === 'polite'),
+      nextJobEvent(h.bus, 'job.started', (e) => e.job === 'stubborn'),
     ]);
     const polite = h.part.runNow('polite');
     const stubborn = h.part.runNow('stubborn');

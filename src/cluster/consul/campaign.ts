@@ -17,7 +17,7 @@
 // An acquire that Consul answers with an error may mean that the session is gone (Consul says
 // 500 "invalid session"); the session checks itself with a renewal before the next attempt.
 
-import { exponentialBackoff, type Backoff, type BackoffOptions } from '../../core/backoff.ts';
+import { exponentialBackoff, type Backoff, type BackoffOptions } from '../../core/process-control/backoff.ts';
 import type { Clock } from '../../core/clock.ts';
 import { ConsulResponseError } from '../../stores/consul/kv-client.ts';
 import { clockSleep, type ConsulApi } from './api.ts';

@@ -3,7 +3,7 @@
 // a listing that keeps only keys whose Session is set. steward's sessions have Behavior release,
 // so a key whose session ended stays in the store, unlocked: to a watcher it is gone.
 
-import type { BackoffOptions } from '../../core/backoff.ts';
+import type { BackoffOptions } from '../../core/process-control/backoff.ts';
 import { runConsulWatch, type Listing, type WatchDeps } from '../../stores/consul/watch.ts';
 import type { Update, WatchListener } from '../../stores/types.ts';
 import type { ConsulApi } from './api.ts';

@@ -8,7 +8,7 @@
 // sent in the last TTL succeeded: from then on Consul may have invalidated it (it does so
 // between TTL and 2 x TTL after the last renewal it received).
 
-import { exponentialBackoff, type BackoffOptions } from '../../core/backoff.ts';
+import { exponentialBackoff, type BackoffOptions } from '../../core/process-control/backoff.ts';
 import type { Clock, TimerHandle } from '../../core/clock.ts';
 import { apiKey } from '../../stores/consul/connection.ts';
 import { ConsulResponseError } from '../../stores/consul/kv-client.ts';

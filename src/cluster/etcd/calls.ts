@@ -3,7 +3,7 @@
 // and connection set-up run before gRPC's deadline applies), and it replaces a client whose
 // connection failed instead of waiting out gRPC's reconnect back-off, which grows to minutes.
 
-import { DeadlineError, within } from '../../core/deadline.ts';
+import { DeadlineError, within } from '../../core/process-control/deadline.ts';
 import { messageOf, type EtcdClient, type EtcdDriver } from '../../stores/etcd/client.ts';
 
 export interface Caller {

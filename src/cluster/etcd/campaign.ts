@@ -8,7 +8,7 @@
 // seen its own key (with its create revision) and no older one, and never after it rejected.
 
 import type { Campaign } from '../coordinator.ts';
-import { within } from '../../core/deadline.ts';
+import { within } from '../../core/process-control/deadline.ts';
 import { notify } from '../../stores/updates.ts';
 import { persist, unlessTransient, watchFrom, type SessionContext } from './session-context.ts';
 

@@ -3,7 +3,7 @@
 // with the etcd store's watch, which already resumes from the right revision, resyncs after
 // compaction and fails over (etcd3's own Watcher does none of that correctly).
 
-import { exponentialBackoff, sleep, type BackoffOptions } from '../../core/backoff.ts';
+import { exponentialBackoff, sleep, type BackoffOptions } from '../../core/process-control/backoff.ts';
 import type { EtcdClient, EtcdDriver } from '../../stores/etcd/client.ts';
 import { readAtOneRevision } from '../../stores/etcd/read.ts';
 import { runWatch } from '../../stores/etcd/watch.ts';

@@ -20,8 +20,8 @@
 // reported once, fresh reads are retried with back-off, and the first one that succeeds is
 // reported as 'ok' plus a `full` update with what the store holds then.
 
-import type { BackoffOptions } from '../../core/backoff.ts';
-import { exponentialBackoff, sleep } from '../../core/backoff.ts';
+import type { BackoffOptions } from '../../core/process-control/backoff.ts';
+import { exponentialBackoff, sleep } from '../../core/process-control/backoff.ts';
 import type { Update, WatchListener } from '../types.ts';
 import { diffValues, notify } from '../updates.ts';
 

@@ -9,7 +9,7 @@
 // notification's), resyncs with a full read when etcd has compacted it away or its store went
 // back in time, and fails over to the next endpoint at once before backing off.
 
-import { exponentialBackoff, sleep, type BackoffOptions } from '../../core/backoff.ts';
+import { exponentialBackoff, sleep, type BackoffOptions } from '../../core/process-control/backoff.ts';
 import type { StoreStatus, Update, WatchListener } from '../types.ts';
 import { messageOf, type EtcdClient, type WatchResponse, type WatchStream } from './client.ts';
 import { notify } from '../updates.ts';

@@ -1,0 +1,19 @@
+// What the other parts may ask of the app, through the bus: a rendered file changed and the app
+// should hear of it (app.reload), or it should be stopped and started again (app.restart).
+
+import type { Bus } from '../core/bus.ts';
+import type { Logger } from '../core/log.ts';
+import type { Supervisor } from './supervisor.ts';
+
+/** Acts on app.reload and app.restart through the supervisor; returns an unsubscribe. */
+export function actOnAppRequests(bus: Bus, supervisor: Supervisor, log: Logger): () => void {
+  const offReload = bus.on('app.reload', ({ signal, reason }) => {
+    if (supervisor.send(signal)) log.info(`sent ${signal} to the app`, { reason });
+    else log.debug(`${signal} not sent: the app is not running`, { reason });
+  });
+  const offRestart = bus.on('app.restart', ({ reason }) => supervisor.restartNow(reason));
+  return () => {
+    offReload();
+    offRestart();
+  };
+}
