@@ -16,6 +16,7 @@ import { flattenDocument } from './file/flatten.ts';
 import { describe, findFiles } from './file/lookup.ts';
 import { diffValues, notify } from '../stores/updates.ts';
 import { selectValues } from './file/updates.ts';
+import { errorText } from '../core/error-text.ts';
 
 export interface FileBackendTuning {
   /** Quiet time after a file event before re-reading (an editor's save is several events). */
@@ -150,7 +151,7 @@ export function createFileBackend(options: BackendOptions, tuning: FileBackendTu
       try {
         values = selectValues(await loadAll(), keys, covers);
       } catch (error) {
-        if (!stop.aborted) fail(error instanceof Error ? error.message : String(error));
+        if (!stop.aborted) fail(errorText(error));
         return;
       }
       if (stop.aborted) return;
@@ -191,7 +192,7 @@ export function createFileBackend(options: BackendOptions, tuning: FileBackendTu
         schedule(0);
       });
       watcher.on('error', (error) => {
-        fail(`watching ${files.join(', ')}: ${error instanceof Error ? error.message : String(error)}`);
+        fail(`watching ${files.join(', ')}: ${errorText(error)}`);
       });
     }
 

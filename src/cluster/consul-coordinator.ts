@@ -38,6 +38,7 @@ import { consulConnection, type ConsulOptions } from '../stores/consul/connectio
 import type { Coordinator, Session, SessionOptions } from './coordinator.ts';
 import { ConsulApi } from './consul/api.ts';
 import { ConsulSession } from './consul/session.ts';
+import { errorText } from '../core/error-text.ts';
 
 export type ConsulCoordinatorOptions = ConsulOptions;
 
@@ -90,7 +91,7 @@ export function createConsulCoordinator(
         );
       } catch (error) {
         signal.throwIfAborted();
-        throw new Error(`cannot create a Consul session for ${session.instanceId}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        throw new Error(`cannot create a Consul session for ${session.instanceId}: ${errorText(error)}`, { cause: error });
       }
       const opened: ConsulSession = new ConsulSession(api, clock, {
         id,

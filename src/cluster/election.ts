@@ -12,6 +12,7 @@ import { ConfigError } from '../core/exit-codes.ts';
 import type { MemberRecord, Role } from '../core/events.ts';
 import type { Logger } from '../core/log.ts';
 import type { Coordinator, Session } from './coordinator.ts';
+import { errorText } from '../core/error-text.ts';
 
 export interface ElectionOptions {
   readonly coordinator: Coordinator;
@@ -193,7 +194,7 @@ export function createElection(o: ElectionOptions): Election {
       const outcome = await Promise.race([
         campaign.elected.then(
           (e) => ({ kind: 'elected' as const, token: e.fencingToken }),
-          (error: unknown) => ({ kind: 'failed' as const, error: error instanceof Error ? error.message : String(error) }),
+          (error: unknown) => ({ kind: 'failed' as const, error: errorText(error) }),
         ),
         s.lost.then((reason) => ({ kind: 'lost' as const, reason })),
         new Promise<{ kind: 'aborted' }>((resolve) => signal.addEventListener('abort', () => resolve({ kind: 'aborted' }), { once: true })),
@@ -240,7 +241,7 @@ export function createElection(o: ElectionOptions): Election {
         if (error instanceof ConfigError) throw error;
         if (stopping.signal.aborted || handingOver) return;
         const delay = backoff.next();
-        log.warn(`cannot take part in the election (${error instanceof Error ? error.message : String(error)}); retrying`, { retryInMs: delay });
+        log.warn(`cannot take part in the election (${errorText(error)}); retrying`, { retryInMs: delay });
         await sleep(delay, stopping.signal).catch(() => {});
       }
       first = false;

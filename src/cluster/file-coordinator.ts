@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import type { Campaign, Coordinator, Session, SessionOptions } from './coordinator.ts';
 import { type Clock, type TimerHandle, systemClock } from '../core/clock.ts';
 import { acquireLock, lockInfo, tryAcquireLock, type HeldLock, type LockInfo } from './file-lock.ts';
-import { inspectLock, errorCode, errorMessage } from './file-lock/slots.ts';
+import { inspectLock, errorCode } from './file-lock/slots.ts';
+import { errorText } from '../core/error-text.ts';
 import { watchDirectory, type DirectoryWatch } from './file-lock/watch.ts';
 
 export interface FileCoordinatorOptions {
@@ -397,7 +398,7 @@ function watchRecords(
     } catch (error) {
       // A throwing callback must not stop the watch; surface it the way Node does for events.
       queueMicrotask(() => {
-        throw new Error(`watch of ${dir}: onChange threw: ${errorMessage(error)}`, { cause: error });
+        throw new Error(`watch of ${dir}: onChange threw: ${errorText(error)}`, { cause: error });
       });
     }
   }

@@ -58,6 +58,7 @@
 // directory by hand restarts its generations at 1 (release({ forget: true }) does so on
 // purpose, for records whose generation fences nothing).
 
+import { errorText } from '../core/error-text.ts';
 import { type Clock, type TimerHandle, systemClock } from '../core/clock.ts';
 import { exponentialBackoff } from '../core/process-control/backoff.ts';
 import {
@@ -66,7 +67,6 @@ import {
   claimSlot,
   ensureLockDir,
   errorCode,
-  errorMessage,
   forgetLock,
   inspectLock,
   verifyHolder,
@@ -339,7 +339,7 @@ function hold(claim: Claim, s: Settings): HeldLock {
     } catch (error) {
       if (state !== 'held') return;
       const delay = ioRetry.next();
-      if (clock.monotonic() + delay >= lastSent + ttlMs) return lose(`heartbeat failed until the TTL ran out: ${errorMessage(error)}`);
+      if (clock.monotonic() + delay >= lastSent + ttlMs) return lose(`heartbeat failed until the TTL ran out: ${errorText(error)}`);
       schedule(delay);
     }
   }

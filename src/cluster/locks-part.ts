@@ -16,6 +16,7 @@ import { createHookRunner, parseHook } from '../core/hooks.ts';
 import type { Logger } from '../core/log.ts';
 import type { Part } from '../core/part.ts';
 import type { Guard } from '../jobs/guards.ts';
+import { errorText } from '../core/error-text.ts';
 
 export interface LocksPart extends Part {
   /** The guard of a configured lock path; undefined for a path that is not one. */
@@ -92,7 +93,7 @@ export function createLocksPart(o: LocksPartOptions): LocksPart {
       } catch (error) {
         if (stopping.signal.aborted) return;
         // A missing directory or an I/O error: reported, never taken for success.
-        log.error(`cannot take lock ${s.path}`, { error: error instanceof Error ? error.message : String(error) });
+        log.error(`cannot take lock ${s.path}`, { error: errorText(error) });
         await sleep(backoff.next(), stopping.signal).catch(() => {});
       }
     }
@@ -130,7 +131,7 @@ export function createLocksPart(o: LocksPartOptions): LocksPart {
           s.held = await tryAcquireLock({ path: s.path, ttlMs, owner, clock });
           if (s.held !== undefined) announce(s, true, 'acquired');
         } catch (error) {
-          log.error(`cannot take lock ${s.path}`, { error: error instanceof Error ? error.message : String(error) });
+          log.error(`cannot take lock ${s.path}`, { error: errorText(error) });
         }
       }
     },

@@ -14,6 +14,7 @@ import type { Part } from '../core/part.ts';
 import type { Backend } from '../backends/backend.ts';
 import type { Coordinator } from './coordinator.ts';
 import { electionScope, leaderKeyOf } from './election.ts';
+import { errorText } from '../core/error-text.ts';
 
 export type Condition =
   | { readonly kind: 'key'; readonly key: string; readonly text: string }
@@ -150,7 +151,7 @@ export function createWaitForPart(o: WaitForOptions): Part {
             return;
           } catch (error) {
             if (signal.aborted) return;
-            log.warn(`${c.text}: ${error instanceof Error ? error.message : String(error)}`);
+            log.warn(`${c.text}: ${errorText(error)}`);
             await sleep(backoff.next(), signal).catch(() => {});
           }
         }

@@ -10,6 +10,7 @@ import { terminate, type Termination } from '../core/process-control/terminate.t
 import { performBackup } from './backup.ts';
 import type { TaskSpec } from './config.ts';
 import type { Guard } from './guards.ts';
+import { errorText } from '../core/error-text.ts';
 
 export type RunTrigger = 'schedule' | 'manual';
 
@@ -179,7 +180,7 @@ export function createJobRun(o: JobRunOptions): JobRun {
         backup = { artifact: outcome.artifact, kept: outcome.kept, deleted: outcome.deleted, pruneNote: outcome.pruneNote };
       }
     } catch (error) {
-      failure = `steward could not run it: ${error instanceof Error ? error.message : String(error)}`;
+      failure = `steward could not run it: ${errorText(error)}`;
     }
     if (failure !== undefined && stoppedBy !== undefined) failure = `stopped (${stoppedBy})`;
     return {

@@ -12,6 +12,7 @@
 import { createTask, validateDetailed, type TaskContext } from 'node-cron';
 import { ConfigError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';
+import { errorText } from '../core/error-text.ts';
 
 /** A slot at most this late still runs (and is logged as late); older slots are missed. */
 export const LATE_TOLERANCE_MS = 5 * 60_000;
@@ -40,7 +41,7 @@ export function checkCronExpression(expression: string, source: string): string 
       return `bad ${FIELD_LABELS[e.field] ?? e.field} field ${JSON.stringify(e.value ?? '')}`;
     });
   } catch (error) {
-    problems = [error instanceof Error ? error.message : String(error)];
+    problems = [errorText(error)];
   }
   if (problems.length > 0) {
     throw new ConfigError(`${source}: invalid cron expression ${JSON.stringify(expression)} (${problems.join('; ')}; ${FIELDS_HINT})`);

@@ -9,6 +9,7 @@ import { createSystemWorld, type ConfdWorld } from './confd/world.ts';
 import { TemplateError, type CompiledTemplate, type RenderContext, type TemplateEngine } from './engine.ts';
 import { MissingKeyError } from './go/errors.ts';
 import { symbolsUsed } from './nunjucks-calls.ts';
+import { errorText } from '../core/error-text.ts';
 
 type Nunjucks = typeof nunjucksModule;
 
@@ -27,7 +28,7 @@ const UNDEFINED_OUTPUT = /attempted to output null or undefined value/;
 // nunjucks reports parse errors with 1-based lines and columns, but render errors with its
 // 0-based internal positions, and none at all for the first line.
 function located(error: unknown, name: string, key: string | undefined, phase: 'parse' | 'render'): TemplateError {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorText(error);
   const m = LOCATION.exec(message);
   // Except an undefined value output (throwOnUndefined), whose position nunjucks gives 1-based.
   const undefinedOutput = UNDEFINED_OUTPUT.test(message);

@@ -11,6 +11,7 @@ import { UnavailableError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';
 import { pause, timeoutSignal } from './clock-waits.ts';
 import type { KeyCache } from './key-cache.ts';
+import { errorText } from '../core/error-text.ts';
 
 /** Deadline of one read (at start-up, on re-sync, on new keys). */
 const READ_ATTEMPT_MS = 5000;
@@ -93,7 +94,7 @@ export function createKeyFeed(o: KeyFeedOptions): KeyFeed {
         return await readOnce(b, keys, abort);
       } catch (error) {
         if (abort.aborted) throw error;
-        const lastError = error instanceof Error ? error.message : String(error);
+        const lastError = errorText(error);
         const left = deadline - clock.monotonic();
         if (left <= 0) {
           throw new UnavailableError(`cannot reach the ${b.name} backend at ${b.source} within ${formatDuration(o.configTimeoutMs)}: ${lastError}`);

@@ -8,6 +8,7 @@ import { goPathJoin, KvStore, TemplateError, type CompiledTemplate, type ExtraFu
 import type { KeyCache } from './key-cache.ts';
 import type { TemplateResource } from './resource.ts';
 import { inspect, stageAndSwap, type Current, type Difference } from './stage-and-swap.ts';
+import { errorText } from '../core/error-text.ts';
 
 export type ResourceOutcome =
   | { readonly kind: 'unchanged' }
@@ -78,7 +79,7 @@ export function render(resource: TemplateResource, template: CompiledTemplate, c
     if (error instanceof TemplateError && error.key !== undefined) {
       return { kind: 'missing-key', key: goPathJoin(resource.prefix, error.key), message: error.message };
     }
-    return { kind: 'render-failed', message: withoutValues(error instanceof Error ? error.message : String(error)) };
+    return { kind: 'render-failed', message: withoutValues(errorText(error)) };
   }
 }
 

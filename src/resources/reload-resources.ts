@@ -7,6 +7,7 @@ import type { Logger } from '../core/log.ts';
 import type { KeyFeed } from './key-feed.ts';
 import type { RenderQueue } from './render-queue.ts';
 import type { TemplateResource } from './resource.ts';
+import { errorText } from '../core/error-text.ts';
 
 export interface ResourceReloadOptions {
   /** Loads the resources again; throws a ConfigError when one is unusable. */
@@ -36,7 +37,7 @@ export function resourceReloader(o: ResourceReloadOptions): () => void {
       next = o.load();
       for (const r of next) await o.compile(r);
     } catch (error) {
-      o.log.error('template resources changed but cannot be used; keeping the previous ones', { error: error instanceof Error ? error.message : String(error) });
+      o.log.error('template resources changed but cannot be used; keeping the previous ones', { error: errorText(error) });
       return;
     }
     o.queue.clear();

@@ -36,6 +36,7 @@ import { createReloadBatcher, runReloadCommandsOnce } from './reload-batcher.ts'
 import { keysOf, resourceReloader } from './reload-resources.ts';
 import { createRenderQueue } from './render-queue.ts';
 import type { TemplateResource } from './resource.ts';
+import { errorText } from '../core/error-text.ts';
 
 /** The settings the templates part reads (parts.ts builds them). */
 export const TEMPLATES_SETTINGS = [
@@ -153,7 +154,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
       });
     } catch (error) {
       // A template that no longer compiles (or is gone) is a failed render: the last file stays.
-      return { kind: 'render-failed', message: error instanceof Error ? error.message : String(error) };
+      return { kind: 'render-failed', message: errorText(error) };
     }
   }
 
@@ -172,7 +173,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
       try {
         await compiled(r);
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
+        const message = errorText(error);
         throw new ConfigError(`${r.name}: ${error instanceof TemplateError ? message : `cannot load template ${r.src}: ${message}`}`);
       }
     }

@@ -16,6 +16,7 @@ import type { Campaign, Session } from '../coordinator.ts';
 import { clockSleep, type ConsulApi } from './api.ts';
 import { lockDelayBackoff, MAX_LOCK_DELAY_MS, runCampaign } from './campaign.ts';
 import { watchHeldKeys } from './held-keys.ts';
+import { errorText } from '../../core/error-text.ts';
 
 export interface ConsulSessionSettings {
   readonly id: string;
@@ -292,7 +293,7 @@ export class ConsulSession implements Session {
         this.#markLost(`Consul no longer knows session ${this.id} (renewal answered 404): it was destroyed, expired or invalidated`);
         return 'gone';
       }
-      this.#lastError = error instanceof Error ? error.message : String(error);
+      this.#lastError = errorText(error);
       return 'failed';
     }
     if (sentAt > this.#lastSent && this.#lostReason === undefined) {

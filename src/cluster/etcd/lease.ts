@@ -8,6 +8,7 @@
 import type { Clock, TimerHandle } from '../../core/clock.ts';
 import type { EtcdDriver } from '../../stores/etcd/client.ts';
 import { isLeaseGone, type Caller } from './calls.ts';
+import { errorText } from '../../core/error-text.ts';
 
 export interface Lease {
   /** The lease id as etcd's API takes it (decimal). */
@@ -120,7 +121,7 @@ export async function grantLease(ctx: LeaseContext, ttlMs: number, signal: Abort
         lose('etcd does not know the lease any more: it was revoked or has expired');
         return;
       }
-      lastError = error instanceof Error ? error.message : String(error);
+      lastError = errorText(error);
       // Sooner than the regular interval, but never more than about two attempts per interval.
       schedule(started + interval / 2 - clock.monotonic());
     }

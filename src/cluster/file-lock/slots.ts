@@ -8,6 +8,7 @@ import { link, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink, type
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Clock } from '../../core/clock.ts';
+import { errorText } from '../../core/error-text.ts';
 
 /** The immutable content of a slot: who took it. */
 export interface SlotRecord {
@@ -69,10 +70,6 @@ export function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function missingDirectory(path: string): Error {
   return Object.assign(new Error(`lock directory ${dirname(path)} does not exist (lock ${path})`), { code: 'ENOENT' });
 }
@@ -107,7 +104,7 @@ export async function ensureLockDir(path: string): Promise<void> {
     const code = errorCode(error);
     if (code === 'EEXIST') return;
     if (code === 'ENOENT') throw missingDirectory(path);
-    throw new Error(`lock ${path}: cannot create its directory: ${errorMessage(error)}`, { cause: error });
+    throw new Error(`lock ${path}: cannot create its directory: ${errorText(error)}`, { cause: error });
   }
 }
 
@@ -160,7 +157,7 @@ export async function inspectLock(path: string, clock: Clock, fallbackTtlMs: num
     try {
       names = await readdir(path);
     } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw new Error(`lock ${path}: ${errorMessage(error)}`, { cause: error });
+      if (errorCode(error) !== 'ENOENT') throw new Error(`lock ${path}: ${errorText(error)}`, { cause: error });
       await assertParent(path);
       return { path, generation: 0, record: undefined, refreshedAt: 0, judgedAt, ttlMs: fallbackTtlMs, state: 'vacant', data: undefined };
     }
@@ -180,7 +177,7 @@ export async function inspectLock(path: string, clock: Clock, fallbackTtlMs: num
     } catch (error) {
       // Only a newer holder prunes a slot, so the next look finds that one.
       if (errorCode(error) === 'ENOENT' && attempt < 20) continue;
-      throw new Error(`lock ${path}: ${errorMessage(error)}`, { cause: error });
+      throw new Error(`lock ${path}: ${errorText(error)}`, { cause: error });
     }
   }
 }
@@ -270,7 +267,7 @@ function claimError(path: string, error: unknown): Error {
   if (errorCode(error) === 'ENOENT') {
     return Object.assign(new Error(`lock ${path}: its directory vanished`), { code: 'ENOENT', cause: error });
   }
-  return new Error(`lock ${path}: ${errorMessage(error)}`, { cause: error });
+  return new Error(`lock ${path}: ${errorText(error)}`, { cause: error });
 }
 
 async function statIno(file: string): Promise<number | undefined> {

@@ -24,6 +24,7 @@ import type { BackoffOptions } from '../../core/process-control/backoff.ts';
 import { exponentialBackoff, sleep } from '../../core/process-control/backoff.ts';
 import type { Update, WatchListener } from '../types.ts';
 import { diffValues, notify } from '../updates.ts';
+import { errorText } from '../../core/error-text.ts';
 
 export interface PrefixState {
   /** The requested key ("/app/db"). */
@@ -183,5 +184,5 @@ function union(states: readonly PrefixState[]): Map<string, string> {
 }
 
 function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return errorText(error);
 }

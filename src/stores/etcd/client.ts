@@ -1,3 +1,4 @@
+import { errorText } from '../../core/error-text.ts';
 // The etcd calls steward makes, in steward's own types: the seam between steward and the etcd
 // client library. Today etcd3-client.ts implements it over etcd3 (gRPC); the shapes follow etcd's
 // v3 API as its JSON gateway speaks it (keys and values as text, revisions as numbers, lease ids
@@ -122,6 +123,6 @@ export interface EtcdDriver {
 
 /** An error's message, without the empty "Resolution note" gRPC appends to connection errors. */
 export function messageOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorText(error);
   return message.replace(/\s*Resolution note:\s*$/, '');
 }
