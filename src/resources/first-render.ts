@@ -8,7 +8,7 @@ import { formatDuration } from '../config/values.ts';
 import type { Clock } from '../core/clock.ts';
 import { ConfigError, UnavailableError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';
-import { pause } from './clock-waits.ts';
+import { pause } from '../core/process-control/clock-waits.ts';
 import type { ResourceOutcome } from './pipeline.ts';
 import type { RenderQueue } from './render-queue.ts';
 import type { TemplateResource } from './resource.ts';

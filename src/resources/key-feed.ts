@@ -9,7 +9,7 @@ import { exponentialBackoff } from '../core/process-control/backoff.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { UnavailableError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';
-import { pause, timeoutSignal } from './clock-waits.ts';
+import { pause, timeoutSignal } from '../core/process-control/clock-waits.ts';
 import type { KeyCache } from './key-cache.ts';
 import { errorText } from '../core/error-text.ts';
 

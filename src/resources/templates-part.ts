@@ -26,7 +26,7 @@ import {
   createTemplateSource, loadGoEngine, loadNunjucksEngine, TemplateError, type CompiledTemplate, type EngineName, type ExtraFunctions,
   type TemplateEngine,
 } from '../render/index.ts';
-import { untilDeadline } from './clock-waits.ts';
+import { settlesWithin } from '../core/process-control/deadline.ts';
 import { createWakeup, renderFirst, takeStartUpOutcome } from './first-render.ts';
 import { KeyCache } from './key-cache.ts';
 import { createKeyFeed } from './key-feed.ts';
@@ -211,7 +211,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
       stopping.abort();
       feed.stop();
       queue.stop();
-      await untilDeadline(clock, queue.idle(), ctx.deadline);
+      await settlesWithin(queue.idle(), ctx.deadline - clock.monotonic(), clock);
       await feed.close();
     },
   };

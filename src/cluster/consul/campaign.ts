@@ -20,7 +20,8 @@
 import { exponentialBackoff, type Backoff, type BackoffOptions } from '../../core/process-control/backoff.ts';
 import type { Clock } from '../../core/clock.ts';
 import { ConsulResponseError } from '../../stores/consul/kv-client.ts';
-import { clockSleep, type ConsulApi } from './api.ts';
+import { clockSleep } from '../../core/process-control/clock-waits.ts';
+import type { ConsulApi } from './api.ts';
 import { watchHeldKeys } from './held-keys.ts';
 
 /** Consul caps every lock-delay at 60 s (structs.MaxLockDelay). */

@@ -1,7 +1,15 @@
-// Waits measured on the injected clock, so that tests drive the templates part's timers (read
-// deadlines, back-off, the start-up wait, the stop budget) instead of sleeping.
+// Waits measured on the injected clock, so that a test's manual clock drives every timer of the
+// code under test (read deadlines, back-off, the start-up wait, the stop budget) instead of sleeping.
 
-import type { Clock } from '../core/clock.ts';
+import type { Clock } from '../clock.ts';
+
+/** Resolves after `ms` on `clock`, or rejects with the abort reason when `signal` aborts first. */
+export function clockSleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return pause(clock, ms, signal).then(() => {
+    if (signal.aborted) throw signal.reason;
+  });
+}
 
 /** Resolves after `ms`, or as soon as `signal` aborts; never rejects. */
 export function pause(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
@@ -31,14 +39,4 @@ export function timeoutSignal(clock: Clock, ms: number, parent: AbortSignal): Ti
   const timeout = new AbortController();
   const timer = clock.setTimer(ms, () => timeout.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')));
   return { signal: AbortSignal.any([parent, timeout.signal]), release: () => timer.cancel() };
-}
-
-/** Resolves when `promise` settles or once `deadline` (monotonic) has passed, whichever comes first. */
-export function untilDeadline(clock: Clock, promise: Promise<unknown>, deadline: number): Promise<void> {
-  const settled = new AbortController();
-  promise.then(
-    () => settled.abort(),
-    () => settled.abort(),
-  );
-  return pause(clock, deadline - clock.monotonic(), settled.signal);
 }
