@@ -2,7 +2,6 @@
 // becomes, and that every mistake is a ConfigError in one line naming the variable, or the file
 // and key, and what is accepted.
 
-import { childUsers } from '../support/child-users.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import { loadJobsConfig, type BackupSpec, type JobsConfig } from '../../src/jobs
 import { ALWAYS, type Guards } from '../../src/jobs/guards.ts';
 import { hasJobs } from '../../src/jobs/has-jobs.ts';
 import { createJobsPart } from '../../src/jobs/jobs-part.ts';
+import { childUsers } from '../support/child-users.ts';
 import { recordingLogger } from '../support/logs.ts';
 import { NO_GUARDS } from './fixtures/jobs-harness.ts';
 
@@ -246,6 +246,16 @@ describe('guards and the jobs part', () => {
     rejects(() => part({ ...JOB, STEWARD_JOB_DB_VACUUM_WHEN: 'leader' }, NO_GUARDS),
       'STEWARD_JOB_DB_VACUUM_WHEN: "leader" needs a leader election, and none is configured (or use always or lock:<path>)');
     assert.doesNotThrow(() => part({ ...JOB, STEWARD_JOB_DB_VACUUM_WHEN: 'leader' }, { leader: ALWAYS, lock: () => undefined }));
+  });
+
+  it("reads a job's USER from its variable or its file key, and refuses a user that does not exist, naming where it was set", () => {
+    assert.equal(load({ ...JOB, STEWARD_JOB_DB_VACUUM_USER: 'daemon' }).tasks[0]?.user, 'daemon');
+    const file = tomlFile('[backup.db]\nschedule = "0 * * * *"\ncommand = "pg_dump"\ndest = "/backups/db"\nuser = "nobody"\n');
+    assert.deepEqual(load({}, file).tasks.map((t) => [t.user, t.userSource]), [['nobody', `${file}: backup.db.user`]]);
+    assert.doesNotThrow(() => part({ ...JOB, STEWARD_JOB_DB_VACUUM_USER: 'daemon' }, NO_GUARDS));
+    rejects(() => part({ ...JOB, STEWARD_JOB_DB_VACUUM_USER: 'no-such-user' }, NO_GUARDS),
+      'STEWARD_JOB_DB_VACUUM_USER: no user named "no-such-user" in the user database (use a numeric uid to run as a user without an entry)');
+    rejects(() => load({ ...JOB, STEWARD_JOB_DB_VACUUM_USER: ' ' }), 'STEWARD_JOB_DB_VACUUM_USER: invalid value " " (expected a user: name, uid, name:group or uid:gid)');
   });
 
   it('refuses a lock job whose lock steward does not hold', () => {
