@@ -75,7 +75,8 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
   const child = execa(file ?? '', args, {
     env: childEnv(options.env ?? process.env, user),
     extendEnv: false,
-    // steward's own working directory, which is also the app's (child-rule.ts).
+    // No cwd: steward's own, which is also the app's. libuv drops supplementary groups when it
+    // sets the ids (child-rule.ts says so to users).
     ...(user === undefined ? {} : { uid: user.credentials.uid, gid: user.credentials.gid }),
     // Own process group: a timeout kills the whole pipeline, and a Ctrl-C at the terminal
     // (which reaches the app's group) does not reach steward's commands.
