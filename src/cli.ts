@@ -6,9 +6,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgv } from './config/argv.ts';
 import { helpText } from './config/help.ts';
-import { maskSecretFlags, withoutSecrets } from './config/secrets.ts';
+import { maskSecretFlags } from './config/secrets.ts';
 import { resolveSettings, unknownStewardVariables } from './config/settings.ts';
 import { createBus } from './core/bus.ts';
+import { childEnv, type ChildUsers } from './core/child-rule.ts';
 import { systemClock } from './core/clock.ts';
 import { EXIT, StewardError, UsageError } from './core/exit-codes.ts';
 import { installRoot } from './core/install-root.ts';
@@ -58,13 +59,11 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   }
 
   const libc = loadLibc();
-  const appUser =
-    settings.user === undefined
-      ? undefined
-      : resolveAppUser(settings.user, libc, sources.get('user')?.name ?? 'STEWARD_USER', process.getuid?.() ?? 0);
-  // steward's own secret settings never reach the app (secrets.ts); other children get the same.
-  const childEnv = withoutSecrets(env);
-  const appEnv = appUser === undefined ? childEnv : { ...childEnv, HOME: appUser.home };
+  const resolveUser = (spec: string, source: string) => resolveAppUser(spec, libc, source, process.getuid?.() ?? 0);
+  const appUser = settings.user === undefined ? undefined : resolveUser(settings.user, sources.get('user')?.name ?? 'STEWARD_USER');
+  const users: ChildUsers = { app: appUser, resolve: resolveUser };
+  // The app follows the same rule as every other child (core/child-rule.ts): no steward secrets.
+  const appEnv = childEnv(env, appUser);
 
   const log = createLogger({ level: settings.logLevel, format: settings.logFormat });
   for (const flag of secretFlags.flags) {
@@ -85,7 +84,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       bus,
       log,
       clock,
-      parts: () => assembleParts({ settings, sources, env, bus, log, clock }),
+      parts: () => assembleParts({ settings, sources, env, users, bus, log, clock }),
     });
   } finally {
     await log.flush();

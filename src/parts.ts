@@ -4,6 +4,7 @@
 import type { OptionKey, Settings } from './config/options.ts';
 import type { SettingSource } from './config/settings.ts';
 import type { Bus } from './core/bus.ts';
+import type { ChildUsers } from './core/child-rule.ts';
 import type { Clock } from './core/clock.ts';
 import type { Logger } from './core/log.ts';
 import type { Part } from './core/part.ts';
@@ -19,6 +20,8 @@ export interface PartContext {
   readonly settings: Settings;
   readonly sources: ReadonlyMap<OptionKey, SettingSource>;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The users children run as (core/child-rule.ts). */
+  readonly users: ChildUsers;
   readonly bus: Bus;
   readonly log: Logger;
   readonly clock: Clock;
@@ -105,6 +108,7 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
         settings: pick(ctx.settings, CLUSTER_SETTINGS),
         openCoordinator: coordinatorOpener(ctx),
         env: ctx.env,
+        users: ctx.users,
         view: v,
         bus: ctx.bus,
         log: ctx.log,
@@ -128,7 +132,7 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
   let locks: LocksPart | undefined;
   if (serves && ctx.settings.fsLocks.length > 0) {
     const { createLocksPart, LOCKS_SETTINGS } = await import('./cluster/locks-part.ts');
-    locks = createLocksPart({ settings: pick(ctx.settings, LOCKS_SETTINGS), env: ctx.env, bus: ctx.bus, log: ctx.log, clock: ctx.clock });
+    locks = createLocksPart({ settings: pick(ctx.settings, LOCKS_SETTINGS), env: ctx.env, users: ctx.users, bus: ctx.bus, log: ctx.log, clock: ctx.clock });
     parts.push(locks);
   }
   const templates = await templatesPart(ctx, view, locks);
@@ -140,6 +144,7 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
     parts.push(
       createJobsPart({
         env: ctx.env,
+        users: ctx.users,
         configFile: ctx.settings.config,
         timeZone: ctx.settings.tz,
         guards,

@@ -6,9 +6,10 @@
 import type { Settings } from '../config/options.ts';
 import { writeFileAtomic } from '../core/atomic-file.ts';
 import type { Bus } from '../core/bus.ts';
+import type { ChildUsers } from '../core/child-rule.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Events } from '../core/events.ts';
-import { createHookRunner, parseHook, type HookCall } from '../core/hooks.ts';
+import { createHookRunner, hookRunnerUsers, parseHook, type HookCall } from '../core/hooks.ts';
 import type { Logger } from '../core/log.ts';
 import type { Part, StopContext } from '../core/part.ts';
 import { sleep } from '../core/process-control/backoff.ts';
@@ -19,7 +20,7 @@ import { defaultAdvertiseAddress, defaultInstanceId } from './identity.ts';
 
 /** The settings the election part reads (parts.ts picks them). */
 export const CLUSTER_SETTINGS = [
-  'election', 'instanceId', 'advertiseAddr', 'keyPrefix', 'electionTtl', 'hookTimeout', 'roleFile', 'roleSignal',
+  'election', 'instanceId', 'advertiseAddr', 'keyPrefix', 'electionTtl', 'hookTimeout', 'hookUser', 'roleFile', 'roleSignal',
   'onLeader', 'onFollower', 'onRoleChange', 'onMembersChange',
 ] as const;
 export type ClusterSettings = Pick<Settings, (typeof CLUSTER_SETTINGS)[number]>;
@@ -31,6 +32,8 @@ export interface ClusterPartOptions {
   /** steward's environment: HOSTNAME names this replica in its member record; hooks get it too. */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly view: ClusterView;
+  /** Who hooks run as: the app's user unless STEWARD_HOOK_USER says otherwise. */
+  readonly users: ChildUsers;
   readonly bus: Bus;
   readonly log: Logger;
   readonly clock: Clock;
@@ -47,8 +50,9 @@ export function createClusterPart(o: ClusterPartOptions): Part {
     roleChange: parseHook(settings.onRoleChange, 'STEWARD_ON_ROLE_CHANGE'),
     membersChange: parseHook(settings.onMembersChange, 'STEWARD_ON_MEMBERS_CHANGE'),
   };
-  const roleHooks = createHookRunner({ timeoutMs: settings.hookTimeout, env: o.env, log });
-  const memberHooks = createHookRunner({ timeoutMs: settings.hookTimeout, env: o.env, log });
+  const hookUsers = hookRunnerUsers(o.users, settings.hookUser);
+  const roleHooks = createHookRunner({ timeoutMs: settings.hookTimeout, env: o.env, log, ...hookUsers });
+  const memberHooks = createHookRunner({ timeoutMs: settings.hookTimeout, env: o.env, log, ...hookUsers });
   let coordinator: Coordinator | undefined;
   let election: Election | undefined;
   let lastRoleHooks: Promise<void> = Promise.resolve();

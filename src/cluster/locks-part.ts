@@ -11,8 +11,9 @@ import { fenceMargin } from './election.ts';
 import type { Settings } from '../config/options.ts';
 import { exponentialBackoff, sleep } from '../core/process-control/backoff.ts';
 import type { Bus } from '../core/bus.ts';
+import type { ChildUsers } from '../core/child-rule.ts';
 import type { Clock } from '../core/clock.ts';
-import { createHookRunner, parseHook } from '../core/hooks.ts';
+import { createHookRunner, hookRunnerUsers, parseHook } from '../core/hooks.ts';
 import type { Logger } from '../core/log.ts';
 import type { Part } from '../core/part.ts';
 import type { Guard } from '../jobs/guards.ts';
@@ -26,12 +27,14 @@ export interface LocksPart extends Part {
 }
 
 /** The settings the locks part reads (parts.ts picks them). */
-export const LOCKS_SETTINGS = ['fsLocks', 'fsLockTtl', 'instanceId', 'hookTimeout', 'onLockAcquired', 'onLockLost'] as const;
+export const LOCKS_SETTINGS = ['fsLocks', 'fsLockTtl', 'instanceId', 'hookTimeout', 'hookUser', 'onLockAcquired', 'onLockLost'] as const;
 export type LocksSettings = Pick<Settings, (typeof LOCKS_SETTINGS)[number]>;
 
 export interface LocksPartOptions {
   readonly settings: LocksSettings;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Who hooks run as: the app's user unless STEWARD_HOOK_USER says otherwise. */
+  readonly users: ChildUsers;
   readonly bus: Bus;
   readonly log: Logger;
   readonly clock: Clock;
@@ -52,7 +55,8 @@ export function createLocksPart(o: LocksPartOptions): LocksPart {
   const loops: Promise<void>[] = [];
   const onAcquired = parseHook(settings.onLockAcquired, 'STEWARD_ON_LOCK_ACQUIRED');
   const onLost = parseHook(settings.onLockLost, 'STEWARD_ON_LOCK_LOST');
-  const hooks = createHookRunner({ timeoutMs: settings.hookTimeout, env: o.env, log });
+  const hookUsers = hookRunnerUsers(o.users, settings.hookUser);
+  const hooks = createHookRunner({ timeoutMs: settings.hookTimeout, env: o.env, log, ...hookUsers });
 
   // A holder fences itself like a leader: past its last heartbeat + TTL - margin, the lock may
   // already be someone else's.

@@ -294,6 +294,10 @@ export const OPTIONS = {
   onFollower: textOption('on-follower', { section: 'cluster', help: 'Command run when this replica becomes follower.' }, 'COMMAND'),
   onRoleChange: textOption('on-role-change', { section: 'cluster', help: 'Command run on every role change (the first role included).' }, 'COMMAND'),
   onMembersChange: textOption('on-members-change', { section: 'cluster', help: 'Command run when replicas join or leave.' }, 'COMMAND'),
+  hookUser: textOption('hook-user', {
+    section: 'cluster',
+    help: "Run hooks as this user (name, uid, or uid:gid) instead of the app's user (docs/children.md).",
+  }, 'USER'),
   hookTimeout: durationOption('hook-timeout', '30s', {
     section: 'cluster',
     help: 'Longest a hook may run; a new transition also stops a running hook.',

@@ -1,9 +1,14 @@
 // steward's one way to run a command beside the app (check and reload commands, hooks, jobs),
 // through execa. Each command gets its own process group so that a timeout stops everything it
-// started (a `sh -c 'a | b'` included), and its output is kept as a tail for the logs.
+// started (a `sh -c 'a | b'` included). It follows the rule of child-rule.ts for every caller:
+// the environment without steward's secrets, the user it is given, steward's working directory,
+// and its output line by line into the log (child-output.ts), besides a tail for the caller.
 
 import { trackNodeSpawns } from '../init/node-children.ts';
-import { systemClock } from './clock.ts';
+import { createOutputCapture } from './child-output.ts';
+import { childEnv, type ChildSource, type ChildUser } from './child-rule.ts';
+import { systemClock, type Clock } from './clock.ts';
+import type { Logger } from './log.ts';
 import { terminate, type Termination } from './process-control/terminate.ts';
 
 export type CommandSpec =
@@ -12,9 +17,17 @@ export type CommandSpec =
   | { readonly shell: string; readonly argv?: undefined };
 
 export interface RunOptions {
+  /** Which child this is: every line of its output is logged under it. */
+  readonly source: ChildSource;
+  /** Where its output lines go. */
+  readonly log: Logger;
   readonly timeoutMs: number;
+  /** What the environment is built from (steward's own by default); secrets are removed from it. */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  readonly cwd?: string;
+  /** Who it runs as (childUser() decides); undefined: steward's own user. */
+  readonly user?: ChildUser;
+  /** The output's rate limit runs on it (the system clock by default). */
+  readonly clock?: Clock;
   /** Aborting stops the command like a timeout does. */
   readonly signal?: AbortSignal;
   /** Bytes of combined output kept (default 4096). */
@@ -49,6 +62,7 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
   const { execa } = await import('execa');
   const [file, ...args] = spec.shell !== undefined ? ['/bin/sh', '-c', spec.shell] : spec.argv;
   const keep = options.keepOutput ?? 4096;
+  const clock = options.clock ?? systemClock();
   const started = process.hrtime.bigint();
   let output = '';
   let timedOut = false;
@@ -57,30 +71,36 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
     return { ok: false, exitCode: undefined, signal: undefined, timedOut: false, aborted: true, output: '', durationMs: 0, failure: 'not allowed to start' };
   }
 
+  const user = options.user;
   const child = execa(file ?? '', args, {
-    env: options.env as Record<string, string>,
-    extendEnv: options.env === undefined,
-    cwd: options.cwd,
+    env: childEnv(options.env ?? process.env, user),
+    extendEnv: false,
+    // No cwd: steward's own, which is also the app's. libuv drops supplementary groups when it
+    // sets the ids (child-rule.ts says so to users).
+    ...(user === undefined ? {} : { uid: user.credentials.uid, gid: user.credentials.gid }),
     // Own process group: a timeout kills the whole pipeline, and a Ctrl-C at the terminal
     // (which reaches the app's group) does not reach steward's commands.
     detached: true,
     stdin: 'ignore',
-    all: true,
     buffer: false,
     reject: false,
     shell: false,
   });
   if (child.pid !== undefined) options.onSpawn?.(child.pid);
-  child.all?.setEncoding('utf8');
-  child.all?.on('data', (chunk: string) => {
-    output = (output + chunk).slice(-keep);
-  });
+  const capture = createOutputCapture({ source: options.source, log: options.log, clock });
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const readable = child[stream];
+    readable?.setEncoding('utf8');
+    readable?.on('data', (chunk: string) => {
+      output = (output + chunk).slice(-keep);
+      capture.write(stream, chunk);
+    });
+  }
   // The status is the command's own exit. A process it started in another session (setsid) can
   // hold its output open long after that, out of reach of the group kill: the output is read
   // until the timeout at most, never waited for beyond it.
   let exited: { readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined;
   const stopReading = (): void => {
-    child.all?.destroy();
     child.stdout?.destroy();
     child.stderr?.destroy();
   };
@@ -109,6 +129,7 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
   if (options.signal?.aborted) onAbort();
 
   const result = await child;
+  capture.end();
   clearTimeout(timer);
   termination?.cancel();
   options.signal?.removeEventListener('abort', onAbort);

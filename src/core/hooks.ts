@@ -4,6 +4,7 @@
 // app never hears of a role after the next one.
 
 import type { Logger } from './log.ts';
+import { childUser, type ChildUser, type ChildUsers } from './child-rule.ts';
 import { runCommand } from './exec.ts';
 import { splitWords, WordsError } from './words.ts';
 import { ConfigError } from './exit-codes.ts';
@@ -36,7 +37,23 @@ export function parseHook(value: string | undefined, source: string): string[] |
   }
 }
 
-export function createHookRunner(o: { timeoutMs: number; env: Readonly<Record<string, string | undefined>>; log: Logger }): HookRunner {
+export interface HookRunnerOptions {
+  readonly timeoutMs: number;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly log: Logger;
+  /** STEWARD_USER, resolved: hooks run as the app's user by default. */
+  readonly appUser: ChildUser | undefined;
+  /** STEWARD_HOOK_USER, resolved: who hooks run as instead. */
+  readonly hookUser: ChildUser | undefined;
+}
+
+/** The users a hook runner needs, STEWARD_HOOK_USER resolved (a ConfigError at start-up names it). */
+export function hookRunnerUsers(users: ChildUsers, hookUser: string | undefined): { appUser: ChildUser | undefined; hookUser: ChildUser | undefined } {
+  return { appUser: users.app, hookUser: hookUser === undefined ? undefined : users.resolve(hookUser, 'STEWARD_HOOK_USER') };
+}
+
+export function createHookRunner(o: HookRunnerOptions): HookRunner {
+  const user = childUser('hook', o.appUser, o.hookUser);
   let current: AbortController | undefined;
   let chain: Promise<void> = Promise.resolve();
 
@@ -57,7 +74,15 @@ export function createHookRunner(o: { timeoutMs: number; env: Readonly<Record<st
           }
           const result = await runCommand(
             { argv: call.command },
-            { timeoutMs: o.timeoutMs, env: { ...o.env, ...call.env }, signal: abort.signal, ...(call.mayStart === undefined ? {} : { mayStart: call.mayStart }) },
+            {
+              source: { kind: 'hook', name: call.name },
+              log: o.log,
+              timeoutMs: o.timeoutMs,
+              env: { ...o.env, ...call.env },
+              ...(user === undefined ? {} : { user }),
+              signal: abort.signal,
+              ...(call.mayStart === undefined ? {} : { mayStart: call.mayStart }),
+            },
           );
           if (result.failure === 'not allowed to start') {
             o.log.warn(`${call.name} hook not started: no longer allowed (fence deadline passed)`);

@@ -20,9 +20,9 @@
 //   holds (a replica that lost leadership must not delete what the new leader counts on). The
 //   artifact just written is never deleted, even if a clock-skewed replica wrote "newer" ones.
 
-import { link, lstat, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { chown, link, lstat, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { formatDuration } from '../config/values.ts';
 import type { Clock } from '../core/clock.ts';
 import type { CommandResult } from '../core/exec.ts';
@@ -61,6 +61,8 @@ export interface BackupRunContext {
   readonly reported: Set<string>;
   /** STEWARD_BACKUP_FUTURE_TOLERANCE (DEFAULT_FUTURE_TOLERANCE_MS when absent). */
   readonly futureToleranceMs?: number;
+  /** Who the command runs as: folders steward creates for DEST get this owner. Undefined: steward's. */
+  readonly owner?: { readonly uid: number; readonly gid: number } | undefined;
 }
 
 export interface BackupOutcome {
@@ -214,10 +216,25 @@ function failed(failure: string, command: CommandResult | undefined): BackupOutc
   return { ok: false, failure, command, artifact: undefined, kept: [], deleted: [], pruneNote: undefined };
 }
 
+/**
+ * Creates DEST and any missing parents, owned by the user the command runs as, so that a command
+ * that runs as the app's user can write its artifact there. A folder that exists is left as it is.
+ */
+async function createDest(dest: string, owner: BackupRunContext['owner']): Promise<void> {
+  const first = await mkdir(dest, { recursive: true });
+  if (first === undefined || owner === undefined) return;
+  const created: string[] = [];
+  for (let path = dest; path.length >= first.length; path = dirname(path)) {
+    created.push(path);
+    if (path === first) break;
+  }
+  for (const path of created.reverse()) await chown(path, owner.uid, owner.gid);
+}
+
 export async function performBackup(ctx: BackupRunContext): Promise<BackupOutcome> {
   const { spec, log } = ctx;
   try {
-    await mkdir(spec.dest, { recursive: true });
+    await createDest(spec.dest, ctx.owner);
   } catch (error) {
     return failed(`cannot create ${spec.dest} (${errorText(error)})`, undefined);
   }

@@ -46,6 +46,10 @@ interface SpecCommon {
   readonly origin: string;
   /** The variable or file and key that set `when` (or would have), for errors found later. */
   readonly whenSource: string;
+  /** Who its command runs as instead of the app's user (name, uid, name:group or uid:gid). */
+  readonly user: string | undefined;
+  /** The variable or file and key that set `user`, for errors found when it is resolved. */
+  readonly userSource: string;
 }
 
 export interface JobSpec extends SpecCommon {
@@ -85,7 +89,7 @@ export interface JobsSource {
 
 type Kind = TaskSpec['kind'];
 
-const JOB_FIELDS = ['schedule', 'command', 'timeout', 'when'] as const;
+const JOB_FIELDS = ['schedule', 'command', 'timeout', 'when', 'user'] as const;
 const KEEP_FIELDS = ['keep_last', 'keep_hourly', 'keep_daily', 'keep_weekly', 'keep_monthly', 'keep_yearly'] as const;
 const BACKUP_FIELDS = [...JOB_FIELDS, 'dest', 'extension', ...KEEP_FIELDS] as const;
 type Field = (typeof BACKUP_FIELDS)[number];
@@ -121,6 +125,7 @@ const HINTS: Readonly<Record<Field, string>> = {
   command: 'a command line, or in the file a list of words',
   timeout: 'a duration such as 90s or 10m, 0 for none, or in the file a number of seconds',
   when: 'always, leader or lock:<path>',
+  user: 'a user: name, uid, name:group or uid:gid',
   dest: 'a folder',
   extension: 'an extension such as sql.gz',
   keep_last: 'a whole number of 0 or more',
@@ -225,6 +230,7 @@ const TOML_FIELDS: Readonly<Record<Field, TomlField<unknown>>> = {
   command: accepting('command', (v) => typeof v === 'string' || (Array.isArray(v) && v.every((w) => typeof w === 'string'))),
   timeout: accepting('timeout', (v) => typeof v === 'string' || typeof v === 'number'),
   when: accepting('when', isText),
+  user: accepting('user', isText),
   dest: accepting('dest', isText),
   extension: accepting('extension', isText),
   keep_last: accepting('keep_last', isCount),
@@ -352,6 +358,12 @@ function parseCount(raw: unknown, entry: Entry, field: KeepField): number | unde
   return n;
 }
 
+function parseUser(raw: unknown, entry: Entry): string | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || raw.trim() === '') throw invalid(entry, 'user', raw);
+  return raw.trim();
+}
+
 function parseDest(raw: unknown, entry: Entry): string {
   const source = sourceOf(entry, 'dest');
   if (raw === undefined) throw new ConfigError(`${source} is missing (the folder the artifacts are written to)`);
@@ -374,6 +386,8 @@ function buildSpec(entry: Entry): TaskSpec | undefined {
     when: parseWhen(entry.values.get('when'), entry),
     origin: entry.origin,
     whenSource: sourceOf(entry, 'when'),
+    user: parseUser(entry.values.get('user'), entry),
+    userSource: sourceOf(entry, 'user'),
   };
   if (entry.kind === 'job') return { kind: 'job', ...common };
   const policy: Partial<Record<RetentionRule, number>> = {};

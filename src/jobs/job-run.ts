@@ -3,6 +3,7 @@
 // follows after a grace (a lost guard) or at the stop deadline (shutdown, through kill()).
 
 import { randomUUID } from 'node:crypto';
+import type { ChildUser } from '../core/child-rule.ts';
 import type { Clock } from '../core/clock.ts';
 import { runCommand, type CommandResult } from '../core/exec.ts';
 import type { Logger } from '../core/log.ts';
@@ -56,6 +57,8 @@ export interface JobRunOptions {
   readonly guardText: string;
   /** The environment commands start from. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Who its commands run as; undefined: steward's user. */
+  readonly user: ChildUser | undefined;
   readonly timeZone: string;
   /** STEWARD_BACKUP_FUTURE_TOLERANCE. */
   readonly backupFutureToleranceMs: number | undefined;
@@ -123,8 +126,11 @@ export function createJobRun(o: JobRunOptions): JobRun {
       return await runCommand(
         { argv: spec.argv },
         {
+          source: { kind: spec.kind, name: spec.name },
+          log: o.log,
           timeoutMs: spec.timeoutMs ?? NO_LIMIT_MS,
           env: commandEnv(o, runId, extra),
+          ...(o.user === undefined ? {} : { user: o.user }),
           signal: abort.signal,
           onSpawn: (pid) => {
             group = pid;
@@ -172,6 +178,7 @@ export function createJobRun(o: JobRunOptions): JobRun {
           log: o.log,
           reported: o.reported,
           futureToleranceMs: o.backupFutureToleranceMs,
+          owner: o.user?.credentials,
           execute,
           pruneBlocked: () => (lost ? stoppedBy : guard.permit() === undefined ? `${o.guardText} no longer holds` : undefined),
         });

@@ -8,6 +8,7 @@
 
 import type { Env } from '../config/settings.ts';
 import type { Bus } from '../core/bus.ts';
+import { childUser, type ChildUsers } from '../core/child-rule.ts';
 import type { Clock } from '../core/clock.ts';
 import { ConfigError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';
@@ -26,6 +27,8 @@ export const HISTORY_SIZE = 20;
 
 export interface JobsPartOptions {
   readonly env: Env;
+  /** Who runs run as: the app's user unless the job's USER says otherwise. */
+  readonly users: ChildUsers;
   /** STEWARD_CONFIG, if set. */
   readonly configFile: string | undefined;
   /** STEWARD_TZ (UTC by default). */
@@ -83,6 +86,7 @@ export function createJobsPart(o: JobsPartOptions): JobsPart {
       spec,
       guard: guardFor(spec, o.guards),
       env: o.env,
+      user: childUser(spec.kind, o.users.app, spec.user === undefined ? undefined : o.users.resolve(spec.user, spec.userSource)),
       timeZone: config.timeZone,
       clock: o.clock,
       log,

@@ -10,6 +10,7 @@
 
 import { formatDuration } from '../config/values.ts';
 import type { Bus } from '../core/bus.ts';
+import type { ChildUser } from '../core/child-rule.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import { settlesWithin } from '../core/process-control/deadline.ts';
@@ -41,6 +42,8 @@ export interface JobRunnerOptions {
   readonly guard: Guard;
   /** The environment commands start from. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Who its commands run as (child-rule.ts decided); undefined: steward's user. */
+  readonly user: ChildUser | undefined;
   /** For backup periods. */
   readonly timeZone: string;
   readonly clock: Clock;
@@ -122,8 +125,8 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
       return;
     }
     if (record.ok) {
+      // Its output is in the log already, line by line, as it was written (core/child-output.ts).
       log.info(`${label} succeeded`, { ...fields, ...skipped });
-      if (record.output !== '') log.debug(`${label} output`, { ...fields, output: record.output });
     } else log.warn(`${label} ${outcomeText(record)}`, { ...fields, ...skipped, exitCode: record.exitCode, output: record.output });
   }
 
@@ -164,6 +167,7 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
       guard,
       guardText,
       env: o.env,
+      user: o.user,
       timeZone: o.timeZone,
       backupFutureToleranceMs: o.backupFutureToleranceMs,
       fencingToken: permit.fencingToken,

@@ -101,7 +101,10 @@ export async function processResource(resource: TemplateResource, template: Comp
     resource.checkCmd === undefined || ctx.syncOnly
       ? undefined
       : async (stagePath: string) => {
-          const result = await runCommand({ shell: checkCommandFor(resource, stagePath) }, { timeoutMs: ctx.commandTimeoutMs, env: ctx.env });
+          const result = await runCommand(
+            { shell: checkCommandFor(resource, stagePath) },
+            { source: { kind: 'check_cmd', name: resource.name }, log: ctx.log, timeoutMs: ctx.commandTimeoutMs, env: ctx.env },
+          );
           return { ok: result.ok, failure: result.failure, output: result.output };
         };
   const swapped = await stageAndSwap(desired, inspection, { check, keepStageFile: ctx.keepStageFile });

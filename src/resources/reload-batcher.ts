@@ -47,7 +47,7 @@ export function createReloadBatcher(o: ReloadOptions): ReloadBatcher {
     async written(r) {
       if (o.syncOnly) return;
       if (r.reloadCmd !== undefined) {
-        const result = await runCommand({ shell: r.reloadCmd }, { timeoutMs: o.commandTimeoutMs, env: o.env });
+        const result = await runCommand({ shell: r.reloadCmd }, { source: { kind: 'reload_cmd', name: r.name }, log: o.log, timeoutMs: o.commandTimeoutMs, env: o.env });
         if (result.ok) o.log.info('reload_cmd done', { resource: r.name, ms: Math.round(result.durationMs) });
         else o.log.error(`reload_cmd failed (${result.failure})`, { resource: r.name, output: result.output });
         return;
@@ -62,11 +62,11 @@ export function createReloadBatcher(o: ReloadOptions): ReloadBatcher {
 }
 
 /** --once: runs the reload_cmd of every resource the first render wrote; a failure is a ConfigError. */
-export async function runReloadCommandsOnce(outcomes: ReadonlyMap<TemplateResource, ResourceOutcome>, o: Omit<ReloadOptions, 'bus' | 'clock' | 'log'>): Promise<void> {
+export async function runReloadCommandsOnce(outcomes: ReadonlyMap<TemplateResource, ResourceOutcome>, o: Omit<ReloadOptions, 'bus' | 'clock'>): Promise<void> {
   if (o.syncOnly) return;
   for (const [r, outcome] of outcomes) {
     if (outcome.kind !== 'written' || r.reloadCmd === undefined) continue;
-    const result = await runCommand({ shell: r.reloadCmd }, { timeoutMs: o.commandTimeoutMs, env: o.env });
+    const result = await runCommand({ shell: r.reloadCmd }, { source: { kind: 'reload_cmd', name: r.name }, log: o.log, timeoutMs: o.commandTimeoutMs, env: o.env });
     if (!result.ok) throw new ConfigError(`${r.name}: reload_cmd failed (${result.failure}): ${result.output.split('\n').slice(-3).join(' | ')}`);
   }
 }

@@ -195,7 +195,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
       const store = () => ({ name: b.name, source: b.source, status: feed.status });
       const outcomes = await renderFirst({ queue, wakeup, clock, log, deadline, configTimeoutMs: settings.configTimeout, store }, abort);
       queue.goLive();
-      if (settings.once) await runReloadCommandsOnce(outcomes, { env, commandTimeoutMs: settings.commandTimeout, syncOnly: settings.syncOnly });
+      if (settings.once) await runReloadCommandsOnce(outcomes, { log, env, commandTimeoutMs: settings.commandTimeout, syncOnly: settings.syncOnly });
     },
     async run() {
       if (feed.backend === undefined) return;

@@ -14,6 +14,7 @@ import { loadJobsConfig, type BackupSpec, type JobsConfig } from '../../src/jobs
 import { ALWAYS, type Guards } from '../../src/jobs/guards.ts';
 import { hasJobs } from '../../src/jobs/has-jobs.ts';
 import { createJobsPart } from '../../src/jobs/jobs-part.ts';
+import { childUsers } from '../support/child-users.ts';
 import { recordingLogger } from '../support/logs.ts';
 import { NO_GUARDS } from './fixtures/jobs-harness.ts';
 
@@ -59,6 +60,8 @@ describe('jobs configuration from variables', () => {
         when: { kind: 'lock', path: '/shared/locks/db' },
         origin: 'STEWARD_JOB_DB_VACUUM_*',
         whenSource: 'STEWARD_JOB_DB_VACUUM_WHEN',
+        user: undefined,
+        userSource: 'STEWARD_JOB_DB_VACUUM_USER',
       },
     ]);
     assert.equal(config.timeZone, 'UTC');
@@ -130,7 +133,7 @@ describe('jobs configuration from variables', () => {
       'STEWARD_BACKUP_DB_KEEP_DAILY: invalid value "seven" (expected a whole number of 0 or more)');
     rejects(() => load({ ...BACKUP, STEWARD_BACKUP_DB_EXTENSION: 'sql.tmp' }), /^STEWARD_BACKUP_DB_EXTENSION: "sql.tmp" is not a valid artifact extension/);
     rejects(() => load({ ...JOB, STEWARD_JOB_DB_VACUUM_SHEDULE: '* * * * *' }),
-      'STEWARD_JOB_DB_VACUUM_SHEDULE: unknown setting (expected STEWARD_JOB_<NAME>_ followed by one of: SCHEDULE, COMMAND, TIMEOUT, WHEN)');
+      'STEWARD_JOB_DB_VACUUM_SHEDULE: unknown setting (expected STEWARD_JOB_<NAME>_ followed by one of: SCHEDULE, COMMAND, TIMEOUT, WHEN, USER)');
     rejects(() => load({ ...JOB, STEWARD_JOB_DB_VACUUM_KEEP_LAST: '3' }), /^STEWARD_JOB_DB_VACUUM_KEEP_LAST: unknown setting/);
     rejects(() => load({ STEWARD_JOB__X_SCHEDULE: '* * * * *' }), /^STEWARD_JOB__X_\*: "_x" is not a valid name/);
     rejects(() => load({ ...JOB }, undefined, 'Mars/Olympus'), /^STEWARD_TZ: unknown time zone "Mars\/Olympus"/);
@@ -177,7 +180,7 @@ keep_daily = 7
       rejects(() => load({}, path), typeof message === 'string' ? message.replaceAll('$FILE', path) : message);
     };
     check('[backup.db]\nschedule = "0 * * * *"\ncommand = "true"\ndest = "/b"\nkeep_dayly = 7\n',
-      '$FILE: backup.db.keep_dayly: unknown key (expected one of: schedule, command, timeout, when, dest, extension, keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly)');
+      '$FILE: backup.db.keep_dayly: unknown key (expected one of: schedule, command, timeout, when, user, dest, extension, keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly)');
     check('[backup.db]\nschedule = "0 * * * *"\ncommand = "true"\ndest = "/b"\nkeep_daily = -1\n',
       '$FILE: backup.db.keep_daily: invalid value -1 (expected a whole number of 0 or more)');
     check('[backup.db]\nschedule = "0 * * * *"\ncommand = "true"\n', '$FILE: backup.db.dest is missing (the folder the artifacts are written to)');
@@ -237,12 +240,22 @@ describe("docker-cluster-controller's backup variables", () => {
 
 describe('guards and the jobs part', () => {
   const part = (env: Record<string, string>, guards: Guards) =>
-    createJobsPart({ env, configFile: undefined, timeZone: 'UTC', guards, bus: createBus(() => {}), log: recordingLogger(), clock: systemClock(), stopTimeoutMs: 1000 });
+    createJobsPart({ env, users: childUsers(), configFile: undefined, timeZone: 'UTC', guards, bus: createBus(() => {}), log: recordingLogger(), clock: systemClock(), stopTimeoutMs: 1000 });
 
   it('refuses a leader job when no election is configured, naming where `when` was set', () => {
     rejects(() => part({ ...JOB, STEWARD_JOB_DB_VACUUM_WHEN: 'leader' }, NO_GUARDS),
       'STEWARD_JOB_DB_VACUUM_WHEN: "leader" needs a leader election, and none is configured (or use always or lock:<path>)');
     assert.doesNotThrow(() => part({ ...JOB, STEWARD_JOB_DB_VACUUM_WHEN: 'leader' }, { leader: ALWAYS, lock: () => undefined }));
+  });
+
+  it("reads a job's USER from its variable or its file key, and refuses a user that does not exist, naming where it was set", () => {
+    assert.equal(load({ ...JOB, STEWARD_JOB_DB_VACUUM_USER: 'daemon' }).tasks[0]?.user, 'daemon');
+    const file = tomlFile('[backup.db]\nschedule = "0 * * * *"\ncommand = "pg_dump"\ndest = "/backups/db"\nuser = "nobody"\n');
+    assert.deepEqual(load({}, file).tasks.map((t) => [t.user, t.userSource]), [['nobody', `${file}: backup.db.user`]]);
+    assert.doesNotThrow(() => part({ ...JOB, STEWARD_JOB_DB_VACUUM_USER: 'daemon' }, NO_GUARDS));
+    rejects(() => part({ ...JOB, STEWARD_JOB_DB_VACUUM_USER: 'no-such-user' }, NO_GUARDS),
+      'STEWARD_JOB_DB_VACUUM_USER: no user named "no-such-user" in the user database (use a numeric uid to run as a user without an entry)');
+    rejects(() => load({ ...JOB, STEWARD_JOB_DB_VACUUM_USER: ' ' }), 'STEWARD_JOB_DB_VACUUM_USER: invalid value " " (expected a user: name, uid, name:group or uid:gid)');
   });
 
   it('refuses a lock job whose lock steward does not hold', () => {

@@ -91,11 +91,11 @@ describe('reload batcher', () => {
     await runReloadCommandsOnce(new Map<TemplateResource, ResourceOutcome>([
         [ran, written],
         [unchanged, { kind: 'unchanged' }],
-      ]), { env: h.env, commandTimeoutMs: 5000, syncOnly: false });
+      ]), { log: recordingLogger(), env: h.env, commandTimeoutMs: 5000, syncOnly: false });
     assert.equal(readFileSync(join(dir, 'marker'), 'utf8'), 'ran\n');
     const failing = testResource('failing', { reloadCmd: 'echo broken; exit 2' });
     await assert.rejects(
-      runReloadCommandsOnce(new Map([[failing, written]]), { env: h.env, commandTimeoutMs: 5000, syncOnly: false }),
+      runReloadCommandsOnce(new Map([[failing, written]]), { log: recordingLogger(), env: h.env, commandTimeoutMs: 5000, syncOnly: false }),
       (e: unknown) => e instanceof ConfigError && e.message === 'failing: reload_cmd failed (exit status 2): broken',
     );
   });
