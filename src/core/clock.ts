@@ -26,3 +26,22 @@ export function systemClock(): Clock {
     },
   };
 }
+
+/** Resolves after `ms` on `clock`, or rejects with the abort reason when `signal` aborts first. */
+export function clockSleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      timer.cancel();
+      reject(signal.reason);
+    };
+    const timer = clock.setTimer(Math.max(0, ms), () => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -5,7 +5,6 @@
 // LockIndex and ModifyIndex like the single-key one, and the store's blocking-query loop
 // (runConsulWatch) is built on it. The exact key is picked out of the listing.
 
-import type { Clock } from '../../core/clock.ts';
 import type { ConsulConnection } from '../../stores/consul/connection.ts';
 import type { ConsulWrite } from '../../stores/consul/kv-client.ts';
 
@@ -111,21 +110,3 @@ function isTrue(body: unknown): boolean {
   return body === true || (typeof body === 'string' && body.trim() === 'true');
 }
 
-/** Resolves after `ms` on `clock`, or rejects with the abort reason. */
-export function clockSleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      timer.cancel();
-      reject(signal.reason);
-    };
-    const timer = clock.setTimer(Math.max(0, ms), () => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    });
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
