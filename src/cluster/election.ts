@@ -1,17 +1,20 @@
-// Leader election with self-fencing. A leader's fence deadline is the time its last successful
-// renewal was *sent* plus the TTL minus a safety margin (monotonic clock): the store cannot have
-// expired its lease before then, so no other replica can lead yet. When the deadline passes
-// without a newer renewal, this replica steps down on its own, before its lease can expire
-// anywhere, and regains leadership only by a fresh campaign on a fresh session. Every leader
-// action (a leader hook, a leader-only job) checks the deadline before it starts.
+// Leader election with self-fencing: sessions on the coordinator, one after another. Each opens,
+// registers this replica's member record, follows the leader key and the members, and campaigns;
+// once elected it leads until its session is lost or it steps down (leadership.ts: the fence
+// deadline passed, another replica leads, a shutdown). Leadership is regained only by a fresh
+// campaign on a fresh session. Every leader action (a leader hook, a leader-only job) asks for
+// a permit, which checks the fence deadline (fence.ts) before it starts.
 
 import type { Bus } from '../core/bus.ts';
-import type { Clock, TimerHandle } from '../core/clock.ts';
+import { type Clock } from '../core/clock.ts';
+import { clockSleep } from '../core/process-control/clock-waits.ts';
 import { exponentialBackoff } from '../core/process-control/backoff.ts';
 import { ConfigError } from '../core/exit-codes.ts';
 import type { MemberRecord, Role } from '../core/events.ts';
 import type { Logger } from '../core/log.ts';
-import type { Coordinator, Session } from './coordinator.ts';
+import type { Campaign, Coordinator, Session } from './coordinator.ts';
+import { createLeadership } from './leadership.ts';
+import { createMemberList } from './member-list.ts';
 import { errorText } from '../core/error-text.ts';
 
 export interface ElectionOptions {
@@ -51,125 +54,51 @@ export function leaderKeyOf(scope: string): string {
   return `${scope}/leader`;
 }
 
-/** How much earlier than the TTL a leader fences itself. */
-export function fenceMargin(ttlMs: number): number {
-  return Math.max(Math.round(ttlMs / 5), 100);
-}
-
 /** How long the first role may take before steward goes on as a follower. */
 const FIRST_ROLE_WAIT_FACTOR = 1;
+
+type CampaignOutcome =
+  | { readonly kind: 'elected'; readonly token: string }
+  | { readonly kind: 'failed'; readonly error: string }
+  | { readonly kind: 'lost'; readonly reason: string }
+  | { readonly kind: 'aborted' };
+
+function whenAborted<T>(signal: AbortSignal, value: T): Promise<T> {
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(value), { once: true }));
+}
+
+/** Won, failed, the session lost, or the session ended here (`signal`): whichever comes first. */
+function campaignOutcome(campaign: Campaign, s: Session, signal: AbortSignal): Promise<CampaignOutcome> {
+  return Promise.race([
+    campaign.elected.then(
+      (e) => ({ kind: 'elected' as const, token: e.fencingToken }),
+      (error: unknown) => ({ kind: 'failed' as const, error: errorText(error) }),
+    ),
+    s.lost.then((reason) => ({ kind: 'lost' as const, reason })),
+    whenAborted(signal, { kind: 'aborted' as const }),
+  ]);
+}
 
 export function createElection(o: ElectionOptions): Election {
   const log = o.log;
   const leaderKey = leaderKeyOf(o.scope);
   const membersPrefix = `${o.scope}/members/`;
   const memberKey = `${membersPrefix}${o.instanceId}`;
-  const since = o.clock.now();
   const stopping = new AbortController();
-  let role: Role = 'follower';
-  let token: string | undefined;
-  let leaderId: string | undefined;
-  let members: MemberRecord[] = [];
   let session: Session | undefined;
   /** The session kept through a shutdown hand-over, for resign() and close(). */
   let keptSession: Session | undefined;
   let sessionAbort: AbortController | undefined;
-  /** Aborted at the start of a shutdown hand-over: no campaign may lead after it. */
-  const noMoreCampaigns = new AbortController();
-  let fenceTimer: TimerHandle | undefined;
   let loop: Promise<void> | undefined;
-  let firstRoleKnown: (() => void) | undefined;
-  let handingOver = false;
   let started = false;
-
-  /** Waits on the injected clock (as the fence does), so that a test's clock drives every wait. */
-  const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-    new Promise((resolve, reject) => {
-      if (signal.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const onAbort = (): void => {
-        timer.cancel();
-        reject(signal.reason);
-      };
-      const timer = o.clock.setTimer(ms, () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-
-  const deadline = (): number => (session === undefined ? -Infinity : session.lastRenewalSentAt() + o.ttlMs - fenceMargin(o.ttlMs));
-
-  function record(): string {
-    const m: MemberRecord = { id: o.instanceId, host: o.host, address: o.address, role, state: handingOver ? 'stopping' : 'running', since };
-    return JSON.stringify(m);
-  }
-
-  function setRole(next: Role, reason: string, fencingToken: string | undefined): void {
-    if (next === 'leader' && handingOver) return;
-    const changed = next !== role || firstRoleKnown !== undefined;
-    role = next;
-    token = next === 'leader' ? fencingToken : undefined;
-    if (next === 'leader') leaderId = o.instanceId;
-    firstRoleKnown?.();
-    firstRoleKnown = undefined;
-    if (!changed) return;
-    log.info(`role: ${next} (${reason})`, { fencingToken: token });
-    o.bus.emit('role.changed', { role: next, leader: leaderId, fencingToken: token, reason });
-    const s = session;
-    if (s !== undefined) void s.update(memberKey, record()).catch(() => {});
-  }
-
-  function armFence(): void {
-    fenceTimer?.cancel();
-    if (role !== 'leader') return;
-    const left = deadline() - o.clock.monotonic();
-    if (left <= 0) {
-      stepDown('the fence deadline passed without a renewal');
-      return;
-    }
-    fenceTimer = o.clock.setTimer(left, armFence);
-  }
-
-  function stepDown(reason: string): void {
-    fenceTimer?.cancel();
-    if (role === 'leader') setRole('follower', reason, undefined);
-    // Only a fresh campaign on a fresh session may lead again.
-    sessionAbort?.abort();
-  }
-
-  function onMembers(entries: ReadonlyMap<string, string>): void {
-    const next: MemberRecord[] = [];
-    for (const value of entries.values()) {
-      try {
-        next.push(JSON.parse(value) as MemberRecord);
-      } catch {
-        // Not ours (someone wrote there by hand): not a member.
-      }
-    }
-    next.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const before = new Set(members.map((m) => m.id));
-    const after = new Set(next.map((m) => m.id));
-    const joined = [...after].filter((id) => !before.has(id));
-    const left = [...before].filter((id) => !after.has(id));
-    const roleChanges = next.some((m) => members.find((x) => x.id === m.id)?.role !== m.role);
-    members = next;
-    if (joined.length > 0 || left.length > 0 || roleChanges) o.bus.emit('members.changed', { members: next, joined, left });
-  }
-
-  function onLeader(value: string | undefined): void {
-    if (value === leaderId) return;
-    leaderId = value;
-    // The store says another replica leads: this one's leadership was taken away (a lease
-    // revoked or a session destroyed by an operator); stop acting at once. "No leader" is not
-    // enough: watches may report the moment between two leaders after this one's election.
-    if (role === 'leader' && value !== undefined && value !== o.instanceId && !handingOver) stepDown(`the store shows ${value} as leader`);
-    o.bus.emit('leader.changed', { leader: value });
-    // Someone else leads: our role is known (follower) even before our own campaign settles.
-    if (value !== undefined && value !== o.instanceId && firstRoleKnown !== undefined) setRole('follower', `${value} leads`, undefined);
-  }
+  const members = createMemberList(o.bus);
+  const leadership = createLeadership({
+    ...o,
+    memberKey,
+    session: () => session,
+    endSession: () => sessionAbort?.abort(),
+  });
+  const handingOver = (): boolean => leadership.handingOver.aborted;
 
   async function oneSession(first: boolean): Promise<void> {
     const abort = new AbortController();
@@ -180,52 +109,37 @@ export function createElection(o: ElectionOptions): Election {
     try {
       const registerDeadline = o.clock.monotonic() + 2 * o.ttlMs;
       // After a restart with the same id, the old session's record lives until its TTL ends.
-      while (!(await s.register(memberKey, record()))) {
+      while (!(await s.register(memberKey, leadership.record()))) {
         if (first && !started) {
           throw new ConfigError(`instance id ${JSON.stringify(o.instanceId)} is already registered by a live replica in ${o.scope}: set STEWARD_INSTANCE_ID to a unique id (host networking makes hostnames collide)`);
         }
         if (o.clock.monotonic() > registerDeadline) throw new Error(`member ${o.instanceId} still held by another session`);
-        await sleep(o.ttlMs / 2, signal);
+        await clockSleep(o.clock, o.ttlMs / 2, signal);
       }
-      s.observe(leaderKey, onLeader, signal);
-      s.watchPrefix(membersPrefix, onMembers, signal);
-      if (handingOver) return;
-      const campaign = s.campaign(leaderKey, o.instanceId, AbortSignal.any([signal, noMoreCampaigns.signal]));
-      const outcome = await Promise.race([
-        campaign.elected.then(
-          (e) => ({ kind: 'elected' as const, token: e.fencingToken }),
-          (error: unknown) => ({ kind: 'failed' as const, error: errorText(error) }),
-        ),
-        s.lost.then((reason) => ({ kind: 'lost' as const, reason })),
-        new Promise<{ kind: 'aborted' }>((resolve) => signal.addEventListener('abort', () => resolve({ kind: 'aborted' }), { once: true })),
-      ]);
-      if (handingOver) {
+      s.observe(leaderKey, leadership.onLeader, signal);
+      s.watchPrefix(membersPrefix, members.update, signal);
+      if (handingOver()) return;
+      const campaign = s.campaign(leaderKey, o.instanceId, AbortSignal.any([signal, leadership.handingOver]));
+      const outcome = await campaignOutcome(campaign, s, signal);
+      if (handingOver()) {
         // Stopping: never lead now; a campaign that won regardless gives the seat back at once.
         if (outcome.kind === 'elected') await s.resign(leaderKey).catch(() => {});
         return;
       }
       if (outcome.kind === 'elected') {
-        if (o.clock.monotonic() >= deadline()) {
-          log.warn('elected, but past the fence deadline already; campaigning again');
-          return;
-        }
-        setRole('leader', 'elected', outcome.token);
-        armFence();
-        const end = await Promise.race([
-          s.lost.then((reason) => `session lost: ${reason}`),
-          new Promise<string>((resolve) => signal.addEventListener('abort', () => resolve('stepped down'), { once: true })),
-        ]);
-        if (role === 'leader' && !stopping.signal.aborted) stepDown(end);
+        if (!leadership.lead(outcome.token)) return;
+        const end = await Promise.race([s.lost.then((reason) => `session lost: ${reason}`), whenAborted(signal, 'stepped down')]);
+        if (leadership.role() === 'leader' && !stopping.signal.aborted) leadership.stepDown(end);
       } else if (outcome.kind === 'lost') {
         log.warn(`session lost (${outcome.reason}); starting a new one`);
       } else if (outcome.kind === 'failed' && !signal.aborted) {
         throw new Error(`campaign failed: ${outcome.error}`);
       }
     } finally {
-      fenceTimer?.cancel();
+      leadership.disarm();
       if (session === s) session = undefined;
       // During a hand-over the session stays open for resign() and is closed by close().
-      if (handingOver) keptSession = s;
+      if (handingOver()) keptSession = s;
       else await s.close().catch(() => {});
     }
   }
@@ -233,16 +147,16 @@ export function createElection(o: ElectionOptions): Election {
   async function run(): Promise<void> {
     const backoff = exponentialBackoff({ initialMs: 200, maxMs: Math.max(1000, o.ttlMs) });
     let first = true;
-    while (!stopping.signal.aborted && !handingOver) {
+    while (!stopping.signal.aborted && !handingOver()) {
       try {
         await oneSession(first);
         backoff.reset();
       } catch (error) {
         if (error instanceof ConfigError) throw error;
-        if (stopping.signal.aborted || handingOver) return;
+        if (stopping.signal.aborted || handingOver()) return;
         const delay = backoff.next();
         log.warn(`cannot take part in the election (${errorText(error)}); retrying`, { retryInMs: delay });
-        await sleep(delay, stopping.signal).catch(() => {});
+        await clockSleep(o.clock, delay, stopping.signal).catch(() => {});
       }
       first = false;
     }
@@ -250,9 +164,7 @@ export function createElection(o: ElectionOptions): Election {
 
   return {
     async start(abort) {
-      const known = new Promise<void>((resolve) => {
-        firstRoleKnown = resolve;
-      });
+      const known = leadership.firstRole();
       // A stop before the first role is known ends the election at once.
       const onAbort = (): void => stopping.abort();
       abort.addEventListener('abort', onAbort, { once: true });
@@ -260,7 +172,7 @@ export function createElection(o: ElectionOptions): Election {
       const failed = loop.then(() => undefined);
       // The first role is known once elected or once another leader is seen; a cluster whose
       // leader is hard to reach should not keep the app from starting forever.
-      const timeout = sleep(o.ttlMs * FIRST_ROLE_WAIT_FACTOR, stopping.signal).catch(() => {});
+      const timeout = clockSleep(o.clock, o.ttlMs * FIRST_ROLE_WAIT_FACTOR, stopping.signal).catch(() => {});
       try {
         await Promise.race([known, failed, timeout]);
       } finally {
@@ -270,28 +182,14 @@ export function createElection(o: ElectionOptions): Election {
       // From here on the loop only retries; nothing may reject unobserved.
       loop.catch(() => {});
       if (stopping.signal.aborted) return;
-      if (firstRoleKnown !== undefined) {
-        firstRoleKnown = undefined;
-        log.info('no leader yet; starting as follower');
-        o.bus.emit('role.changed', { role: 'follower', leader: leaderId, fencingToken: undefined, reason: 'no leader yet' });
-      }
+      leadership.noLeaderYet();
     },
-    role: () => role,
-    leader: () => leaderId,
-    members: () => members,
-    permit() {
-      if (role !== 'leader' || token === undefined) return undefined;
-      if (o.clock.monotonic() >= deadline()) {
-        stepDown('the fence deadline passed without a renewal');
-        return undefined;
-      }
-      return { fencingToken: token };
-    },
+    role: () => leadership.role(),
+    leader: () => leadership.leader(),
+    members: () => members.all(),
+    permit: () => leadership.permit(),
     stepDownForShutdown(reason) {
-      handingOver = true;
-      noMoreCampaigns.abort();
-      fenceTimer?.cancel();
-      if (role === 'leader') setRole('follower', reason, undefined);
+      leadership.handOver(reason);
     },
     async resign() {
       await (session ?? keptSession)?.resign(leaderKey).catch(() => {});
@@ -299,7 +197,7 @@ export function createElection(o: ElectionOptions): Election {
     async close() {
       stopping.abort();
       const s = session ?? keptSession;
-      fenceTimer?.cancel();
+      leadership.disarm();
       await loop?.catch(() => {});
       await (s ?? keptSession)?.close().catch(() => {});
     },

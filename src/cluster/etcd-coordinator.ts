@@ -13,6 +13,7 @@ import { etcdConnection, type EtcdOptions } from '../stores/etcd/connection.ts';
 import type { Coordinator, Session } from './coordinator.ts';
 import { createCaller, isLeaseGone, type Caller } from './etcd/calls.ts';
 import { createCampaigns } from './etcd/campaign.ts';
+import { observeLeader } from './etcd/leader-observer.ts';
 import { grantLease, revokeLease, type Lease } from './etcd/lease.ts';
 import { createMembers } from './etcd/members.ts';
 import type { SessionContext } from './etcd/session-context.ts';
@@ -132,7 +133,7 @@ function openedSession(
     update: members.update,
     watchPrefix: members.watchPrefix,
     campaign: campaigns.campaign,
-    observe: campaigns.observe,
+    observe: (electionKey, onLeader, signal) => observeLeader(ctx, electionKey, onLeader, signal),
     resign: campaigns.resign,
     close() {
       closing ??= (async () => {

@@ -1,13 +1,8 @@
 // The "file" coordinator: replicas on one host coordinate through a shared directory
 // (STEWARD_LOCK_DIR), every record being a file lock (./file-lock.ts) whose heartbeat is its
-// liveness. A session is its own record plus the records and leaderships it holds; each keeps
-// its own heartbeat, and the first one that finds itself gone (taken over, removed, frozen past
-// its TTL) ends the whole session, as an expired lease ends everything bound to it in etcd.
-// lastRenewalSentAt() is the oldest of their last heartbeats, so a fence computed from it holds
-// for every one of them. close() counts as revoking: `lost` then resolves with "session closed".
-// Member records are removed when their session ends (they fence nothing, and replicas with
-// fresh ids would otherwise leave a directory each); election locks are only released, so that
-// their generations, the fencing tokens, keep increasing.
+// liveness. A session is its own record plus the records and leaderships it holds, and they end
+// together, as everything bound to a lease does in etcd (./file-session-locks.ts). close()
+// counts as revoking: `lost` then resolves with "session closed".
 //
 // Keys map to one directory entry each, `key-<key with every byte outside [A-Za-z0-9_-]
 // percent-encoded>`, so `/steward/app/members/a` cannot climb out of `dir` or collide with
@@ -18,9 +13,10 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Campaign, Coordinator, Session, SessionOptions } from './coordinator.ts';
 import { type Clock, type TimerHandle, systemClock } from '../core/clock.ts';
-import { acquireLock, lockInfo, tryAcquireLock, type HeldLock, type LockInfo } from './file-lock.ts';
+import { acquireLock, lockInfo, tryAcquireLock, type LockInfo } from './file-lock.ts';
 import { inspectLock, errorCode } from './file-lock/slots.ts';
 import { errorText } from '../core/error-text.ts';
+import { createSessionLocks } from './file-session-locks.ts';
 import { watchDirectory, type DirectoryWatch } from './file-lock/watch.ts';
 
 export interface FileCoordinatorOptions {
@@ -106,77 +102,36 @@ async function openFileSession(dir: string, clock: Clock, options: SessionOption
   const id = `${instanceId}-${randomBytes(4).toString('hex')}`;
   const taken = await tryAcquireLock({ path: join(dir, SESSION_PREFIX + encodeName(id)), ttlMs, owner: id, clock, data: instanceId });
   if (taken === undefined) throw new Error(`lock directory ${dir}: session record ${id} is already held`);
-  const record: HeldLock = taken;
-
-  let state: 'open' | 'lost' | 'closed' = 'open';
-  let endReason = '';
-  const registered = new Map<string, HeldLock>();
-  const leading = new Map<string, HeldLock>();
-  const campaigns = new Set<AbortController>();
-  const watches = new Set<AbortController>();
-  let resolveLost: (reason: string) => void = () => {};
-  const lost = new Promise<string>((r) => {
-    resolveLost = r;
-  });
+  const locks = createSessionLocks(dir, id, taken);
+  const { ended, lastRenewalSentAt } = locks;
 
   const keyPath = (key: string): string => join(dir, keyFileName(dir, key));
-  const ended = (): Error => new Error(`session ${id} in ${dir} is ${state}${endReason === '' ? '' : `: ${endReason}`}`);
-
-  const lastRenewalSentAt = (): number => {
-    let at = record.lastRefreshSentAt();
-    for (const lock of [...registered.values(), ...leading.values()]) at = Math.min(at, lock.lastRefreshSentAt());
-    return at;
-  };
-
-  async function end(next: 'lost' | 'closed', reason: string): Promise<void> {
-    if (state !== 'open') return;
-    state = next;
-    endReason = reason;
-    const error = ended();
-    for (const c of campaigns) c.abort(error);
-    for (const w of watches) w.abort(error);
-    const releases = [
-      ...[...leading.values()].map((l) => l.release()),
-      ...[...registered.values()].map((l) => l.release({ forget: true })),
-      record.release({ forget: true }),
-    ];
-    leading.clear();
-    registered.clear();
-    await Promise.allSettled(releases);
-    resolveLost(reason);
-  }
-
-  const bind = (lock: HeldLock, what: string): void => {
-    void lock.lost.then((reason) => end('lost', `${what}: ${reason}`));
-  };
-  bind(record, 'session record');
 
   const session: Session = {
     id,
     lastRenewalSentAt,
-    lost,
+    lost: locks.lost,
 
     async register(key, value) {
-      if (state !== 'open') throw ended();
-      const own = registered.get(key);
+      if (!locks.isOpen()) throw ended();
+      const own = locks.registered.get(key);
       if (own !== undefined) {
         await own.publish(value);
         return true;
       }
       const lock = await tryAcquireLock({ path: keyPath(key), ttlMs, owner: id, clock, data: value });
       if (lock === undefined) return false;
-      if (state !== 'open') {
+      if (!locks.isOpen()) {
         await lock.release({ forget: true });
         throw ended();
       }
-      registered.set(key, lock);
-      bind(lock, `record ${key}`);
+      locks.holdRecord(key, lock);
       return true;
     },
 
     async update(key, value) {
-      if (state !== 'open') throw ended();
-      const own = registered.get(key);
+      if (!locks.isOpen()) throw ended();
+      const own = locks.registered.get(key);
       if (own === undefined) throw new Error(`session ${id}: cannot update ${key}, it was not registered by this session`);
       await own.publish(value);
     },
@@ -186,7 +141,7 @@ async function openFileSession(dir: string, clock: Clock, options: SessionOption
         const key = keyOf(name);
         return key !== undefined && key.startsWith(prefix) ? key : undefined;
       };
-      watchRecords(dir, clock, ttlMs, match, onChange, linked(signal));
+      watchRecords(dir, clock, ttlMs, match, onChange, locks.linked(signal));
     },
 
     campaign(electionKey, value, signal): Campaign {
@@ -194,28 +149,27 @@ async function openFileSession(dir: string, clock: Clock, options: SessionOption
       const onAbort = (): void => controller.abort(signal.reason);
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
-      campaigns.add(controller);
+      const settled = locks.abortOnEnd(controller);
       const elected = (async () => {
         try {
-          if (state !== 'open') throw ended();
+          if (!locks.isOpen()) throw ended();
           controller.signal.throwIfAborted();
-          const current = leading.get(electionKey);
+          const current = locks.leading.get(electionKey);
           if (current !== undefined) return { fencingToken: String(current.generation) };
           const lock = await acquireLock({ path: keyPath(electionKey), ttlMs, owner: id, clock, data: value }, controller.signal);
           // Won just as the campaign was abandoned, or while this session's own heartbeat is
           // overdue (a frozen process that resumed): it must never lead.
           const overdue = clock.monotonic() >= lastRenewalSentAt() + ttlMs;
-          if (state !== 'open' || controller.signal.aborted || overdue) {
+          if (!locks.isOpen() || controller.signal.aborted || overdue) {
             await lock.release();
-            if (overdue) await end('lost', `heartbeat overdue by ${Math.round(clock.monotonic() - lastRenewalSentAt() - ttlMs)} ms past the ${ttlMs} ms TTL`);
+            if (overdue) await locks.end('lost', `heartbeat overdue by ${Math.round(clock.monotonic() - lastRenewalSentAt() - ttlMs)} ms past the ${ttlMs} ms TTL`);
             controller.signal.throwIfAborted();
             throw ended();
           }
-          leading.set(electionKey, lock);
-          bind(lock, `leadership of ${electionKey}`);
+          locks.holdLeadership(electionKey, lock);
           return { fencingToken: String(lock.generation) };
         } finally {
-          campaigns.delete(controller);
+          settled();
           signal.removeEventListener('abort', onAbort);
         }
       })();
@@ -226,32 +180,18 @@ async function openFileSession(dir: string, clock: Clock, options: SessionOption
 
     observe(electionKey, onLeader, signal) {
       const name = keyFileName(dir, electionKey);
-      watchRecords(dir, clock, ttlMs, (n) => (n === name ? electionKey : undefined), (entries) => onLeader(entries.get(electionKey)), linked(signal));
+      watchRecords(dir, clock, ttlMs, (n) => (n === name ? electionKey : undefined), (entries) => onLeader(entries.get(electionKey)), locks.linked(signal));
     },
 
     async resign(electionKey) {
-      const lock = leading.get(electionKey);
+      const lock = locks.dropLeadership(electionKey);
       if (lock === undefined) return;
-      leading.delete(electionKey);
       await lock.release();
     },
 
-    close: () => end('closed', 'session closed'),
+    close: () => locks.end('closed', 'session closed'),
   };
   return session;
-
-  /** A signal that aborts with the caller's or when the session ends. */
-  function linked(signal: AbortSignal): AbortSignal {
-    const controller = new AbortController();
-    if (state !== 'open') controller.abort(ended());
-    else if (signal.aborted) controller.abort(signal.reason);
-    else {
-      watches.add(controller);
-      signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
-      controller.signal.addEventListener('abort', () => watches.delete(controller), { once: true });
-    }
-    return controller.signal;
-  }
 }
 
 interface Watched {

@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { acquireLock, tryAcquireLock, type HeldLock } from './file-lock.ts';
 import { defaultInstanceId } from './identity.ts';
-import { fenceMargin } from './election.ts';
+import { fenceMargin } from './fence.ts';
 import type { Settings } from '../config/options.ts';
 import { exponentialBackoff, sleep } from '../core/process-control/backoff.ts';
 import type { Bus } from '../core/bus.ts';

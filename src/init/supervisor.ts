@@ -5,13 +5,13 @@
 import type { RestartPolicy } from '../config/options.ts';
 import type { SignalName } from '../config/values.ts';
 import type { Bus } from '../core/bus.ts';
-import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
-import { exponentialBackoff } from '../core/process-control/backoff.ts';
 import { sendSignal, type SignalTarget } from '../core/process-control/signal.ts';
 import { terminate, type Termination } from '../core/process-control/terminate.ts';
 import { decodeWaitStatus, describeExit, reportedStatus, type AppExit } from './exit-status.ts';
 import type { Libc } from './libc.ts';
+import { restartPacing } from './restart-pacing.ts';
 import { signalForApp } from './signals.ts';
 import { spawnApp, type AppSpec, type SpawnedApp } from './spawn-app.ts';
 
@@ -56,32 +56,6 @@ export interface Supervisor {
   readonly done: Promise<AppExit>;
 }
 
-/** The longest back-off, in restart back-offs: the delay doubles up to 30 times the first. */
-const BACKOFF_FACTOR_CAP = 30;
-
-interface RestartPacing {
-  /** After a failed run that began at `startedAt` (monotonic): the delay before the next start, or undefined at the restart limit. */
-  afterFailure(startedAt: number): number | undefined;
-  readonly failuresInARow: number;
-}
-
-function restartPacing(o: SupervisorOptions): RestartPacing {
-  const maxDelay = o.restartBackoff * BACKOFF_FACTOR_CAP;
-  // No jitter: this is one app restarting, not replicas that must not retry in lockstep.
-  const backoff = exponentialBackoff({ initialMs: o.restartBackoff, maxMs: maxDelay, jitter: 0 });
-  return {
-    afterFailure(startedAt) {
-      // A run longer than the longest back-off counts as healthy: the next failure starts over.
-      if (o.clock.monotonic() - startedAt >= maxDelay) backoff.reset();
-      if (o.restartLimit > 0 && backoff.attempts >= o.restartLimit) return undefined;
-      return backoff.next();
-    },
-    get failuresInARow() {
-      return backoff.attempts;
-    },
-  };
-}
-
 /** Where the app's signals go: its whole group with STEWARD_SIGNAL_GROUP, else the app alone. */
 function appTarget(app: SpawnedApp, wholeGroup: boolean): SignalTarget {
   return wholeGroup ? { group: app.pgid } : { pid: app.pid };
@@ -95,7 +69,6 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   let killArmed = false;
   let restartRequested = false;
   let termination: Termination | undefined;
-  let backoffTimer: TimerHandle | undefined;
   const pacing = restartPacing(o);
   let lastExit: AppExit | undefined;
   let resolveDone: (exit: AppExit) => void = () => {};
@@ -142,30 +115,24 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   }
 
   function scheduleRestart(exit: AppExit): void {
-    const delay = pacing.afterFailure(startedAt);
-    if (delay === undefined) {
-      o.log.error('app keeps exiting; restart limit reached', { limit: o.restartLimit, ...exitFields(exit) });
-      finish(exit);
-      return;
-    }
-    o.log.warn(`app ${describeExit(exit)}; restarting in ${delay}ms`, { ...exitFields(exit), restart: pacing.failuresInARow });
-    backoffTimer = o.clock.setTimer(delay, () => {
-      backoffTimer = undefined;
+    const delay = pacing.schedule(startedAt, () => {
       if (stopping) {
         finish(exit);
         return;
       }
       spawnAgain(exit);
     });
+    if (delay === undefined) {
+      o.log.error('app keeps exiting; restart limit reached', { limit: o.restartLimit, ...exitFields(exit) });
+      finish(exit);
+      return;
+    }
+    o.log.warn(`app ${describeExit(exit)}; restarting in ${delay}ms`, { ...exitFields(exit), restart: pacing.failuresInARow });
   }
 
   function halt(): void {
     stopping = true;
-    if (backoffTimer !== undefined) {
-      backoffTimer.cancel();
-      backoffTimer = undefined;
-      if (lastExit !== undefined) finish(lastExit);
-    }
+    if (pacing.cancel() && lastExit !== undefined) finish(lastExit);
   }
 
   function onAppExit(exit: AppExit): void {

@@ -18,9 +18,9 @@
 // 500 "invalid session"); the session checks itself with a renewal before the next attempt.
 
 import { exponentialBackoff, type Backoff, type BackoffOptions } from '../../core/process-control/backoff.ts';
-import type { Clock } from '../../core/clock.ts';
-import { ConsulResponseError } from '../../stores/consul/kv-client.ts';
+import { type Clock } from '../../core/clock.ts';
 import { clockSleep } from '../../core/process-control/clock-waits.ts';
+import { ConsulResponseError } from '../../stores/consul/kv-client.ts';
 import type { ConsulApi } from './api.ts';
 import { watchHeldKeys } from './held-keys.ts';
 

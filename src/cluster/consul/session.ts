@@ -9,11 +9,11 @@
 // between TTL and 2 x TTL after the last renewal it received).
 
 import { exponentialBackoff, type BackoffOptions } from '../../core/process-control/backoff.ts';
-import type { Clock, TimerHandle } from '../../core/clock.ts';
+import { type Clock, type TimerHandle } from '../../core/clock.ts';
+import { clockSleep } from '../../core/process-control/clock-waits.ts';
 import { apiKey } from '../../stores/consul/connection.ts';
 import { ConsulResponseError } from '../../stores/consul/kv-client.ts';
 import type { Campaign, Session } from '../coordinator.ts';
-import { clockSleep } from '../../core/process-control/clock-waits.ts';
 import type { ConsulApi } from './api.ts';
 import { lockDelayBackoff, MAX_LOCK_DELAY_MS, runCampaign } from './campaign.ts';
 import { watchHeldKeys } from './held-keys.ts';
