@@ -87,6 +87,31 @@ interface ActiveRun {
   done: Promise<RunRecord> | undefined;
 }
 
+/** One log line for a finished run: what it wrote or why it failed (its output is logged as it ran). */
+function reportRun(record: RunRecord, label: string, log: Logger): void {
+  const fields = { runId: record.runId, duration: formatDuration(record.durationMs) };
+  const skipped = record.skippedTicks > 0 ? { skippedTicks: record.skippedTicks } : {};
+  if (record.backup !== undefined) {
+    const b = record.backup;
+    if (record.ok) {
+      log.info(`${label}: wrote ${b.artifact}${b.deleted.length > 0 ? `, deleted ${b.deleted.length} old artifact${b.deleted.length === 1 ? '' : 's'}` : ''}`, {
+        ...fields,
+        ...skipped,
+        kept: b.kept.length,
+        deleted: b.deleted,
+      });
+      if (b.pruneNote !== undefined) log.warn(`${label}: ${b.pruneNote}`, fields);
+    } else {
+      log.warn(`${label} ${outcomeText(record)}; no artifact written, nothing deleted`, { ...fields, ...skipped, exitCode: record.exitCode, output: record.output });
+    }
+    return;
+  }
+  if (record.ok) {
+    // Its output is in the log already, line by line, as it was written (core/child-output.ts).
+    log.info(`${label} succeeded`, { ...fields, ...skipped });
+  } else log.warn(`${label} ${outcomeText(record)}`, { ...fields, ...skipped, exitCode: record.exitCode, output: record.output });
+}
+
 export function createJobRunner(o: JobRunnerOptions): JobRunner {
   const { spec, guard, clock, log } = o;
   const label = `${spec.kind} ${spec.name}`;
@@ -104,30 +129,6 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
     if (records.length > o.historySize) records.splice(0, records.length - o.historySize);
     counts.runs++;
     if (!record.ok) counts.failures++;
-  }
-
-  function report(record: RunRecord): void {
-    const fields = { runId: record.runId, duration: formatDuration(record.durationMs) };
-    const skipped = record.skippedTicks > 0 ? { skippedTicks: record.skippedTicks } : {};
-    if (record.backup !== undefined) {
-      const b = record.backup;
-      if (record.ok) {
-        log.info(`${label}: wrote ${b.artifact}${b.deleted.length > 0 ? `, deleted ${b.deleted.length} old artifact${b.deleted.length === 1 ? '' : 's'}` : ''}`, {
-          ...fields,
-          ...skipped,
-          kept: b.kept.length,
-          deleted: b.deleted,
-        });
-        if (b.pruneNote !== undefined) log.warn(`${label}: ${b.pruneNote}`, fields);
-      } else {
-        log.warn(`${label} ${outcomeText(record)}; no artifact written, nothing deleted`, { ...fields, ...skipped, exitCode: record.exitCode, output: record.output });
-      }
-      return;
-    }
-    if (record.ok) {
-      // Its output is in the log already, line by line, as it was written (core/child-output.ts).
-      log.info(`${label} succeeded`, { ...fields, ...skipped });
-    } else log.warn(`${label} ${outcomeText(record)}`, { ...fields, ...skipped, exitCode: record.exitCode, output: record.output });
   }
 
   function skip(reason: SkipReason, slot: Date | undefined): undefined {
@@ -193,7 +194,7 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
       active = undefined;
     }
     remember(record);
-    report(record);
+    reportRun(record, label, log);
     o.bus.emit('job.finished', record);
     return record;
   }
