@@ -190,7 +190,14 @@ export function toLowerBytes(s: string): string {
 
 /** strings.Split on byte strings. */
 export function splitBytes(s: string, sep: string): string[] {
-  return sep === '' ? explode(s) : s.split(sep);
+  if (sep !== '') return s.split(sep);
+  // Go's explode: every piece but the last that decodes to RuneError becomes U+FFFD.
+  const pieces = explode(s);
+  for (let i = 0; i < pieces.length - 1; i++) {
+    const p = pieces[i] as string;
+    if (p.charCodeAt(0) >= 0x80 && decodeRuneAt(p, 0) >>> 3 === 0xfffd) pieces[i] = '\xef\xbf\xbd';
+  }
+  return pieces;
 }
 
 /** strings.Replace on byte strings. */
