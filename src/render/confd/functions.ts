@@ -155,7 +155,8 @@ function jsonText<T extends JsonValue>(v: T): T {
   if (typeof v === 'string') return fromBytes(v) as T;
   if (Array.isArray(v)) return v.map(jsonText) as T;
   if (v === null || typeof v !== 'object') return v;
-  const o: JsonObject = {};
+  // No prototype, as the decoder builds them: a "__proto__" key is just a key.
+  const o = Object.create(null) as JsonObject;
   for (const k of Object.keys(v)) o[fromBytes(k)] = jsonText((v as JsonObject)[k] as JsonValue);
   return o as T;
 }
