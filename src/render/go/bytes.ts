@@ -123,8 +123,3 @@ export function explode(s: string): string[] {
   }
   return out;
 }
-
-/** A Unicode rune's byte string, from its UTF-16 form (a JavaScript one-character string). */
-export function runeBytes(ch: string): string {
-  return toBytes(ch);
-}

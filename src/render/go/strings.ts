@@ -213,18 +213,6 @@ export function goToLower(s: string): string {
   return mapCase(s, false);
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8');
-
-export function utf8Bytes(s: string): Uint8Array {
-  return encoder.encode(s);
-}
-
-/** string(bytes) in Go, as near as a JavaScript string gets: invalid sequences become U+FFFD. */
-export function fromUtf8(b: Uint8Array): string {
-  return decoder.decode(b);
-}
-
 /** strings.Split. */
 export function goSplit(s: string, sep: string): string[] {
   if (sep === '') return Array.from(s);
