@@ -9,6 +9,7 @@ import { TemplateError } from '../../src/render/engine.ts';
 import type { ExtraFunctions, RenderContext } from '../../src/render/engine.ts';
 import { createGoEngine } from '../../src/render/go-engine.ts';
 import { storeFor } from '../../src/render/store-for.ts';
+import { loadNunjucksEngine } from '../../src/render/index.ts';
 
 function ctx(keys: Record<string, string> = {}, extras: ExtraFunctions = {}, env: Record<string, string> = {}): RenderContext {
   return { store: new KvStore(Object.entries(keys)), env, extras };
@@ -211,6 +212,21 @@ describe('bytes in, bytes out', () => {
       assert.match(e.message, /the value of key \/app\/k is not valid UTF-8/);
       assert.doesNotMatch(e.message, /S3CRET/);
       assert.equal(e.key, undefined);
+      return true;
+    });
+  });
+});
+
+describe('nunjucks takes text', () => {
+  test('a template file is read as UTF-8, and one that is not UTF-8 fails to compile', async () => {
+    const nunjucks = await loadNunjucksEngine();
+    const t = nunjucks.compile('a.njk', Buffer.from('é{{ getv("/k") }}'));
+    assert.equal(t.encoding, 'utf8');
+    const store = storeFor(t, [['/k', Buffer.from('€').toString('latin1')]]);
+    assert.equal(t.render({ store, env: {}, extras: {} }), 'é€');
+    assert.throws(() => nunjucks.compile('b.njk', Buffer.from('ff', 'hex')), (e: unknown) => {
+      assert.ok(e instanceof TemplateError);
+      assert.match(e.message, /^b\.njk: the template is not valid UTF-8/);
       return true;
     });
   });
