@@ -101,7 +101,7 @@ const out = compiled.render(ctx);
 
 const rows: [string, string][] = [
   ['template lines', String(text.split('\n').length - 1)],
-  ['output bytes', String(Buffer.byteLength(out))],
+  ['output bytes', String(Buffer.byteLength(out, compiled.encoding))],
   ['parse (mean)', `${parseMs.toFixed(3)} ms`],
   ['render p50', `${pct(0.5).toFixed(3)} ms`],
   ['render p99', `${pct(0.99).toFixed(3)} ms`],

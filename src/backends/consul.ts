@@ -75,7 +75,7 @@ export function createConsulBackend(options: BackendOptions, tuning: ConsulBacke
     const listing = await connection.list(apiKey(requested), index, signal);
     const values = new Map<string, string>();
     // In Consul's key order; a later key that cleans to the same name wins, as in confd's map.
-    for (const pair of listing.pairs) values.set(goPathClean(`/${pair.key}`), pair.value);
+    for (const pair of listing.pairs) values.set(goPathClean(`/${pair.key}`), pair.bytes);
     return { values, index: listing.index };
   }
 

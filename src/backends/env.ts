@@ -7,7 +7,12 @@
 // A process's environment cannot change, so a watch has nothing to report: it delivers nothing
 // and never fails. (confd's env WatchPrefix blocks forever, which is why confd -watch renders
 // nothing with env; steward renders from read() and then simply has no updates.)
+//
+// Values are handed on as the UTF-8 bytes of the text Node decoded from the environment: Node
+// decodes it before any JavaScript runs, so bytes that are not UTF-8 arrive as U+FFFD and their
+// raw form cannot be recovered.
 
+import { toBytes } from '../render/index.ts';
 import type { Backend, BackendOptions, Cursor, Snapshot, WatchListener } from './backend.ts';
 
 /** confd's transform(): "/myapp/db" -> "MYAPP_DB". */
@@ -44,7 +49,7 @@ export function createEnvBackend(options: BackendOptions): Backend {
       const prefixes = keys.map(envVariablePrefix);
       for (const [name, value] of Object.entries(env)) {
         if (value === undefined) continue;
-        if (prefixes.some((prefix) => name.startsWith(prefix))) values.set(envVariableKey(name), value);
+        if (prefixes.some((prefix) => name.startsWith(prefix))) values.set(envVariableKey(name), toBytes(value));
       }
       return Promise.resolve({ values, cursor: undefined });
     },

@@ -60,7 +60,7 @@ export function createEtcdBackend(options: BackendOptions, tuning: Partial<EtcdT
     const client = await within(readClient, Infinity, abort, '');
     const deadline = Date.now() + t.requestTimeoutMs;
     try {
-      return await within(readAtOneRevision(client, keys, deadline), deadline - Date.now(), abort, `no answer within ${t.requestTimeoutMs} ms`);
+      return await within(readAtOneRevision(client, keys, deadline, 'bytes'), deadline - Date.now(), abort, `no answer within ${t.requestTimeoutMs} ms`);
     } catch (error) {
       if (abort.aborted) throw abort.reason;
       throw new Error(`cannot read ${keys.length} key(s) from etcd at ${source}: ${messageOf(error)}`, { cause: error });
@@ -82,6 +82,7 @@ export function createEtcdBackend(options: BackendOptions, tuning: Partial<EtcdT
           hosts,
           client: (index) => newClient([hosts[index]!]),
           read,
+          valuesAs: 'bytes',
           connectTimeoutMs: t.connectTimeoutMs,
           backoff: t.backoff,
         },

@@ -16,7 +16,13 @@ export interface RenderContext {
 }
 
 export interface CompiledTemplate {
+  /** The output; write it with Buffer.from(output, encoding). */
   render(ctx: RenderContext): string;
+  /**
+   * 'latin1' for the Go engine, whose output is a byte string (one char per byte, written as
+   * it is), 'utf8' for nunjucks, whose output is Unicode text.
+   */
+  readonly encoding: 'latin1' | 'utf8';
   /** Names of the functions this template calls (its own defined templates included); undefined when the engine cannot tell. */
   readonly calls?: ReadonlySet<string>;
 }
@@ -25,8 +31,11 @@ export type EngineName = 'go' | 'nunjucks';
 
 export interface TemplateEngine {
   readonly name: EngineName;
-  /** Parses `text`; throws TemplateError on a syntax error. */
-  compile(name: string, text: string): CompiledTemplate;
+  /**
+   * Parses `text` (Unicode text, or the template file's bytes); throws TemplateError on a
+   * syntax error. nunjucks refuses bytes that are not UTF-8.
+   */
+  compile(name: string, text: string | Uint8Array): CompiledTemplate;
 }
 
 /** A parse or render failure, located as precisely as the engine can. */

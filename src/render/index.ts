@@ -10,6 +10,9 @@ export { TemplateError } from './engine.ts';
 export { createTemplateSource } from './templates.ts';
 export type { TemplateSource } from './templates.ts';
 export { KvStore } from './confd/store.ts';
+export { storeFor } from './store-for.ts';
+/** Byte strings (one char per byte) to and from text; see go/bytes.ts. */
+export { fromBytes, toBytes } from './go/bytes.ts';
 export type { KVPair } from './confd/store.ts';
 export type { GoEngineOptions, GoTemplateEngine } from './go-engine.ts';
 /** Go's path.Clean and path.Join, as confd names keys. */

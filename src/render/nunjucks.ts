@@ -22,6 +22,8 @@ interface EnvironmentInternals {
   readonly opts: unknown;
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 const LOCATION = /\[Line (\d+), Column (\d+)\]/;
 const UNDEFINED_OUTPUT = /attempted to output null or undefined value/;
 
@@ -47,7 +49,13 @@ export function createNunjucksEngine(nunjucks: Nunjucks, world: ConfdWorld = cre
   const env = new nunjucks.Environment([], { autoescape: false, throwOnUndefined: true, dev: true });
   return {
     name: 'nunjucks',
-    compile(name: string, text: string): CompiledTemplate {
+    compile(name: string, source: string | Uint8Array): CompiledTemplate {
+      let text: string;
+      try {
+        text = typeof source === 'string' ? source : strictUtf8.decode(source);
+      } catch {
+        throw new TemplateError(`${name}: the template is not valid UTF-8 (nunjucks templates are text; the go engine takes any bytes)`, { template: name });
+      }
       let template: nunjucksModule.Template;
       try {
         template = new nunjucks.Template(text, env, name, true);
@@ -58,6 +66,7 @@ export function createNunjucksEngine(nunjucks: Nunjucks, world: ConfdWorld = cre
       // only when someone asks: start-up compiles every template and rarely needs to know.
       let calls: { readonly names: ReadonlySet<string> | undefined } | undefined;
       return {
+        encoding: 'utf8',
         get calls(): ReadonlySet<string> | undefined {
           if (calls === undefined) {
             const internals = env as unknown as EnvironmentInternals;

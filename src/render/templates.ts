@@ -37,7 +37,8 @@ export function createTemplateSource(loadEngine: (name: EngineName) => Promise<T
         engine = loadEngine(engineName);
         engines.set(engineName, engine);
       }
-      const template = (await engine).compile(path.split('/').pop() ?? path, text ?? readFileSync(path, 'utf8'));
+      // The file's bytes: the Go engine keeps them as they are, nunjucks reads them as UTF-8.
+      const template = (await engine).compile(path.split('/').pop() ?? path, text ?? readFileSync(path));
       cache.set(key, { stamp, template });
       return template;
     },

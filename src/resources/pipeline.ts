@@ -4,7 +4,7 @@
 
 import type { Logger } from '../core/log.ts';
 import { runCommand } from '../core/exec.ts';
-import { goPathJoin, KvStore, TemplateError, type CompiledTemplate, type ExtraFunctions } from '../render/index.ts';
+import { goPathJoin, storeFor, TemplateError, type CompiledTemplate, type ExtraFunctions } from '../render/index.ts';
 import type { KeyCache } from './key-cache.ts';
 import type { TemplateResource } from './resource.ts';
 import { inspect, stageAndSwap, type Current, type Difference } from './stage-and-swap.ts';
@@ -73,8 +73,9 @@ export function withoutValues(message: string): string {
 
 export function render(resource: TemplateResource, template: CompiledTemplate, ctx: PipelineContext): Buffer | ResourceOutcome {
   try {
-    const store = new KvStore(resourceValues(resource, ctx));
-    return Buffer.from(template.render({ store, env: ctx.env, extras: ctx.extras }), 'utf8');
+    // Values are byte strings; the Go engine renders bytes (encoding 'latin1'), nunjucks text.
+    const store = storeFor(template, resourceValues(resource, ctx), (key) => goPathJoin(resource.prefix, key));
+    return Buffer.from(template.render({ store, env: ctx.env, extras: ctx.extras }), template.encoding);
   } catch (error) {
     if (error instanceof TemplateError && error.key !== undefined) {
       return { kind: 'missing-key', key: goPathJoin(resource.prefix, error.key), message: error.message };

@@ -30,6 +30,11 @@ describe('env backend', () => {
     assert.equal(backend.name, 'env');
   });
 
+  it('hands a value on as the UTF-8 bytes of the text Node decoded', async () => {
+    const { values } = await backendFor({ APP_NAME: 'Zoë €' }).read(['/app'], signal());
+    assert.equal(Buffer.from(values.get('/app/name') ?? '', 'latin1').toString('utf8'), 'Zoë €');
+  });
+
   it('matches a plain prefix of the name, so /myapp/db also takes MYAPP_DBX, and covers() agrees', async () => {
     const backend = backendFor({ MYAPP_DB: 'a', MYAPP_DBX: 'b', MYAPP_D: 'c' });
     const { values } = await backend.read(['/myapp/db'], signal());

@@ -187,6 +187,13 @@ describe('file backend read()', () => {
     ]);
   });
 
+  it('hands values on as bytes: text as its UTF-8, !!binary exactly (keys stay text)', async () => {
+    const f = write('bytes.yaml', 'clé: é€\nbin: !!binary Qf/+AAHDKFo=\n');
+    const values = await readAll([f]);
+    assert.equal(Buffer.from(values.get('/clé') ?? '', 'latin1').toString('hex'), Buffer.from('é€').toString('hex'));
+    assert.equal(Buffer.from(values.get('/bin') ?? '', 'latin1').toString('hex'), '41fffe0001c3285a');
+  });
+
   it('rejects a file that does not parse, naming the file and the line', async () => {
     const good = write('good.yaml', 'a: 1\n');
     const bad = write('bad.yaml', 'a: 1\nb: [1, 2\nc: 3\n');

@@ -8,6 +8,8 @@ import { GoTime, UTC } from '../../src/render/go/time.ts';
 import { TemplateError } from '../../src/render/engine.ts';
 import type { ExtraFunctions, RenderContext } from '../../src/render/engine.ts';
 import { createGoEngine } from '../../src/render/go-engine.ts';
+import { storeFor } from '../../src/render/store-for.ts';
+import { loadNunjucksEngine } from '../../src/render/index.ts';
 
 function ctx(keys: Record<string, string> = {}, extras: ExtraFunctions = {}, env: Record<string, string> = {}): RenderContext {
   return { store: new KvStore(Object.entries(keys)), env, extras };
@@ -167,4 +169,65 @@ describe('the real world by default', () => {
 test('only own properties of ctx.extras are functions', () => {
   const t = createGoEngine().compile('t', '{{ toString }}');
   assert.throws(() => t.render(ctx()), { message: 'template: t:1: function "toString" not defined' });
+});
+
+describe('bytes in, bytes out', () => {
+  const bin = Buffer.from('41fffe0001c3285a', 'hex');
+
+  test('a file given as bytes, store values and the output are byte strings, written as latin1', () => {
+    const engine = createGoEngine();
+    const t = engine.compile('t', Buffer.concat([Buffer.from('{{ getv "/b" }}|{{ len "é" }}|'), Buffer.from('ff', 'hex')]));
+    assert.equal(t.encoding, 'latin1');
+    const store = storeFor(t, [['/b', bin.toString('latin1')]]);
+    const out = Buffer.from(t.render({ store, env: {}, extras: {} }), t.encoding);
+    assert.equal(out.toString('hex'), `${bin.toString('hex')}7c327cff`);
+  });
+
+  test('text from outside enters as UTF-8 (template strings, key names, getenv, extras) and errors leave as text', () => {
+    const engine = createGoEngine();
+    const t = engine.compile('t', '{{ getv "/clé" }} {{ getenv "NOM" }} {{ len (getenv "NOM") }} {{ who "é" }}');
+    const store = storeFor(t, [['/clé', Buffer.from('ü').toString('latin1')]]);
+    const out = t.render({ store, env: { NOM: 'Zoë' }, extras: { who: (s: unknown) => `${String(s)}!` } });
+    assert.equal(Buffer.from(out, 'latin1').toString('utf8'), 'ü Zoë 4 é!');
+    assert.throws(() => engine.compile('modèle', '{{ é'), (e: unknown) => {
+      assert.ok(e instanceof TemplateError);
+      assert.equal(e.template, 'modèle');
+      assert.match(e.message, /^template: modèle:1: /);
+      return true;
+    });
+    const missing = engine.compile('t', '{{ getv "/clé/x" }}');
+    assert.throws(() => missing.render({ store, env: {}, extras: {} }), (e: unknown) => {
+      assert.ok(e instanceof TemplateError);
+      assert.equal(e.key, '/clé/x');
+      assert.match(e.message, /key does not exist: \/clé\/x$/);
+      return true;
+    });
+  });
+
+  test('a nunjucks template gets text, and a value that is not UTF-8 is refused by its key, never shown', () => {
+    const text = { encoding: 'utf8' } as const;
+    assert.equal(storeFor(text, [['/k', Buffer.from('é').toString('latin1')]]).getv('/k'), 'é');
+    assert.throws(() => storeFor(text, [['/k', 'S3CRET\xff']], (k) => `/app${k}`), (e: unknown) => {
+      assert.ok(e instanceof TemplateError);
+      assert.match(e.message, /the value of key \/app\/k is not valid UTF-8/);
+      assert.doesNotMatch(e.message, /S3CRET/);
+      assert.equal(e.key, undefined);
+      return true;
+    });
+  });
+});
+
+describe('nunjucks takes text', () => {
+  test('a template file is read as UTF-8, and one that is not UTF-8 fails to compile', async () => {
+    const nunjucks = await loadNunjucksEngine();
+    const t = nunjucks.compile('a.njk', Buffer.from('é{{ getv("/k") }}'));
+    assert.equal(t.encoding, 'utf8');
+    const store = storeFor(t, [['/k', Buffer.from('€').toString('latin1')]]);
+    assert.equal(t.render({ store, env: {}, extras: {} }), 'é€');
+    assert.throws(() => nunjucks.compile('b.njk', Buffer.from('ff', 'hex')), (e: unknown) => {
+      assert.ok(e instanceof TemplateError);
+      assert.match(e.message, /^b\.njk: the template is not valid UTF-8/);
+      return true;
+    });
+  });
 });

@@ -1,22 +1,26 @@
 // Renders every case in test/render/fixtures/go-*.json and compares with what Go 1.19's
 // text/template, running confd's function map, produced for the same template and keys:
-// output byte for byte, or the exact error text.
+// output byte for byte, or the exact error text. Templates, values and outputs are UTF-8 text
+// in the JSON, or hex (tmplHex, kvHex, outHex) where they hold bytes that are not UTF-8.
 
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { KvStore } from '../../src/render/confd/store.ts';
+import { toBytes } from '../../src/render/go/bytes.ts';
 import { GoTime, UTC } from '../../src/render/go/time.ts';
 import { TemplateError } from '../../src/render/engine.ts';
 import { createGoEngine } from '../../src/render/go-engine.ts';
 
 interface Case {
   name?: string;
-  tmpl: string;
+  tmpl?: string;
+  tmplHex?: string;
   kv?: Record<string, string>;
+  kvHex?: Record<string, string>;
   env?: Record<string, string>;
-  want: { out: string } | { err: string } | { parseErr: string };
+  want: { out: string } | { outHex: string } | { err: string } | { parseErr: string };
 }
 
 interface Fixture {
@@ -54,24 +58,28 @@ for (const file of readdirSync(dir).filter((f) => f.startsWith('go-') && f.endsW
   const fixture = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Fixture;
   describe(`${file}: ${fixture.about.split('.')[0]}`, () => {
     fixture.cases.forEach((c, i) => {
-      const label = `#${i} ${c.tmpl.length > 60 ? c.tmpl.slice(0, 57) + '...' : c.tmpl}`;
+      const shown = c.tmpl ?? `hex ${c.tmplHex ?? ''}`;
+      const label = `#${i} ${shown.length > 60 ? shown.slice(0, 57) + '...' : shown}`;
       test(label, () => {
         const name = c.name ?? 't.tmpl';
+        const text = c.tmplHex !== undefined ? Buffer.from(c.tmplHex, 'hex') : Buffer.from(c.tmpl ?? '', 'utf8');
+        const kv: [string, string][] = Object.entries(c.kv ?? fixture.kv ?? {}).map(([k, v]) => [toBytes(k), toBytes(v)]);
+        for (const [k, v] of Object.entries(c.kvHex ?? {})) kv.push([toBytes(k), Buffer.from(v, 'hex').toString('latin1')]);
         const ctx = {
-          store: new KvStore(Object.entries(c.kv ?? fixture.kv ?? {})),
+          store: new KvStore(kv),
           env: c.env ?? fixture.env ?? {},
           extras: {},
         };
         const want = c.want;
         if ('parseErr' in want) {
-          assert.throws(() => engine.compile(name, c.tmpl), (e: unknown) => {
+          assert.throws(() => engine.compile(name, text), (e: unknown) => {
             assert.ok(e instanceof TemplateError);
             assert.equal(e.message, want.parseErr);
             return true;
           });
           return;
         }
-        const t = engine.compile(name, c.tmpl);
+        const t = engine.compile(name, text);
         if ('err' in want) {
           assert.throws(() => t.render(ctx), (e: unknown) => {
             assert.ok(e instanceof TemplateError);
@@ -80,7 +88,9 @@ for (const file of readdirSync(dir).filter((f) => f.startsWith('go-') && f.endsW
           });
           return;
         }
-        assert.equal(t.render(ctx), want.out);
+        const out = Buffer.from(t.render(ctx), 'latin1');
+        const expected = 'outHex' in want ? Buffer.from(want.outHex, 'hex') : Buffer.from(want.out, 'utf8');
+        assert.equal(out.toString('hex'), expected.toString('hex'), `got ${JSON.stringify(out.toString('utf8'))}`);
       });
     });
   });

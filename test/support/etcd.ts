@@ -96,7 +96,7 @@ export interface EtcdServer {
   /** SIGCONT, resolved once it runs again. */
   resume(): Promise<void>;
   /** Puts and returns the revision of the write. */
-  put(key: string, value: string): Promise<number>;
+  put(key: string, value: string | Uint8Array): Promise<number>;
   get(key: string): Promise<string | undefined>;
   /** Deletes `key` (and everything below it when `prefix`); returns the revision after it. */
   delete(key: string, options?: { readonly prefix?: boolean }): Promise<number>;

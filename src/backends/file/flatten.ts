@@ -8,7 +8,7 @@
 // `1_000` is 1000, ints above 2^53 must keep their digits).
 
 import type { Alias, Document, Node, ParsedNode, Scalar, YAMLMap, YAMLSeq } from 'yaml';
-import { goPathJoin } from '../../render/index.ts';
+import { fromBytes, goPathJoin, toBytes } from '../../render/index.ts';
 import { confdScalarText, resolveScalar, ScalarTagError, shortTag, type GoScalar } from './yaml-v2-scalars.ts';
 
 export class FileParseError extends Error {
@@ -81,8 +81,9 @@ function walk(node: GoValue, key: string, into: Map<string, string>): void {
   } else if (Array.isArray(node)) {
     node.forEach((item, i) => walk(item, goPathJoin(key, String(i)), into));
   } else {
+    // Values leave as byte strings (what the stores give): text as its UTF-8, !!binary as it is.
     const text = confdScalarText(node);
-    if (text !== undefined) into.set(key, text);
+    if (text !== undefined) into.set(key, 'bytes' in node && node.bytes === true ? text : toBytes(text));
   }
 }
 
@@ -186,7 +187,8 @@ class Decoder {
     if (y.isAlias(node)) return this.#withTarget(node, (target) => this.#key(target));
     if (!y.isScalar(node)) return this.#fail(node.range?.[0], 'a mapping key must be a plain value, not a list or a mapping');
     const decoded = this.#scalar(node);
-    if (decoded.kind === 'str') return decoded.value;
+    // Key names are text.
+    if (decoded.kind === 'str') return decoded.bytes === true ? fromBytes(decoded.value) : decoded.value;
     return scalarText(node);
   }
 
@@ -194,7 +196,7 @@ class Decoder {
     const tag = shortTag(node.tag);
     if (node.value instanceof Uint8Array) {
       // The `yaml` package decodes !!binary itself even in the failsafe schema.
-      return { kind: 'str', value: Buffer.from(node.value).toString('utf8') };
+      return { kind: 'str', value: Buffer.from(node.value).toString('latin1'), bytes: true };
     }
     const text = scalarText(node);
     // yaml.v2: a quoted or block scalar without a tag is a string; only plain ones are typed.

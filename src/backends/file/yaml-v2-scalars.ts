@@ -11,7 +11,8 @@ export type GoScalar =
   /** Above int64: yaml.v2 returns a uint64, which confd's nodeWalk does not handle. */
   | { readonly kind: 'uint'; readonly value: bigint }
   | { readonly kind: 'float'; readonly value: number }
-  | { readonly kind: 'str'; readonly value: string }
+  /** `bytes`: the value is a byte string, one char per byte (a !!binary scalar), not text. */
+  | { readonly kind: 'str'; readonly value: string; readonly bytes?: true }
   /** The `<<` merge key. */
   | { readonly kind: 'merge' };
 
@@ -51,7 +52,7 @@ export function shortTag(tag: string | undefined): string {
  * here. Throws ScalarTagError where yaml.v2 fails ("cannot decode !!str `x` as a !!int").
  */
 export function resolveScalar(tag: string, text: string): GoScalar {
-  if (tag === BINARY) return { kind: 'str', value: Buffer.from(text, 'base64').toString('utf8') };
+  if (tag === BINARY) return { kind: 'str', value: Buffer.from(text, 'base64').toString('latin1'), bytes: true };
   // Any other tag yaml.v2 cannot resolve ("!foo", "!") leaves the text as it is.
   if (!RESOLVABLE.has(tag)) return { kind: 'str', value: text };
   const resolved = resolveUntagged(tag, text);

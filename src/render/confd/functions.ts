@@ -2,8 +2,11 @@
 // memkv's store functions) as plain JavaScript functions, for any engine. Values are plain:
 // strings, numbers, booleans, arrays, { Key, Value } pairs, JSON objects. The nunjucks engine
 // calls them directly; go-functions.ts gives the Go engine the same functions with Go's types.
+// Strings here are Unicode text; the parts of ../go/ that work on byte strings (JSON, strconv)
+// are reached through toBytes/fromBytes.
 
 import { statSync } from 'node:fs';
+import { fromBytes, toBytes } from '../go/bytes.ts';
 import { GoError } from '../go/errors.ts';
 import { decodeJsonArray, decodeJsonObject } from '../go/json.ts';
 import type { JsonObject, JsonValue } from '../go/json.ts';
@@ -147,6 +150,29 @@ export function getenv(env: ConfdContext['env'], key: string, ...defaults: strin
   return v;
 }
 
+// A decoded JSON value with its byte strings turned back into text.
+function jsonText<T extends JsonValue>(v: T): T {
+  if (typeof v === 'string') return fromBytes(v) as T;
+  if (Array.isArray(v)) return v.map(jsonText) as T;
+  if (v === null || typeof v !== 'object') return v;
+  // No prototype, as the decoder builds them: a "__proto__" key is just a key.
+  const o = Object.create(null) as JsonObject;
+  for (const k of Object.keys(v)) o[fromBytes(k)] = jsonText((v as JsonObject)[k] as JsonValue);
+  return o as T;
+}
+
+// Runs a byte-string function on text, with its error message read back as text.
+function onText<R>(f: (s: string) => R): (s: string) => R {
+  return (s) => {
+    try {
+      return f(toBytes(s));
+    } catch (e) {
+      if (e instanceof GoError) throw new GoError(fromBytes(e.message));
+      throw e;
+    }
+  };
+}
+
 /** confd's map: key/value arguments into an object; keys must be strings. */
 export function createMap(...values: unknown[]): Record<string, unknown> {
   if (values.length % 2 !== 0) throw new GoError('invalid map call');
@@ -215,8 +241,14 @@ export function createConfdFunctions(ctx: ConfdContext): ConfdFunctions {
     exists: (key) => store.exists(key),
     ls: (path) => store.ls(path),
     lsdir: (path) => store.lsdir(path),
-    json: (data) => decodeJsonObject(data),
-    jsonArray: (data) => decodeJsonArray(data),
+    json: onText((data) => {
+      const v = decodeJsonObject(data);
+      return v === null ? null : jsonText(v);
+    }),
+    jsonArray: onText((data) => {
+      const v = decodeJsonArray(data);
+      return v === null ? null : jsonText(v);
+    }),
     base,
     dir,
     split: goSplit,
@@ -236,7 +268,7 @@ export function createConfdFunctions(ctx: ConfdContext): ConfdFunctions {
     fileExists: (path) => ctx.fileExists(path),
     base64Encode,
     base64Decode,
-    parseBool,
+    parseBool: onText(parseBool),
     // In Go, confd's reverse only touches []string and []memkv.KVPair, so the memkv.KVPairs
     // that gets returns come back unreversed; plain arrays carry no such type, so any array is
     // reversed here (the Go engine keeps confd's behaviour).
@@ -248,6 +280,6 @@ export function createConfdFunctions(ctx: ConfdContext): ConfdFunctions {
     sortKVByLength: (values) => sortKVByLength(values),
     ...intArith,
     seq,
-    atoi,
+    atoi: onText(atoi),
   };
 }

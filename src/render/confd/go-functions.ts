@@ -8,15 +8,16 @@ import { decodeJsonArray, decodeJsonObject } from '../go/json.ts';
 import { base, dir } from '../go/path.ts';
 import { jsonToGo } from '../go/plain.ts';
 import { goSortArray } from '../go/sort.ts';
-import { atoi, base64Decode, base64Encode, parseBool } from '../go/strconv.ts';
-import { goReplace, goSplit, goToLower, goToUpper, utf8Length } from '../go/strings.ts';
+import { fromBytes, toBytes } from '../go/bytes.ts';
+import { atoi, base64DecodeBytes, base64EncodeBytes, parseBool } from '../go/strconv.ts';
+import { replaceBytes, splitBytes, toLowerBytes, toUpperBytes } from '../go/strings.ts';
 import { timeValue } from '../go/time-value.ts';
 import {
   GoMap, GoNum, GoPtr, GoSlice, GoStruct, GoType, IFACE, IFACES, INT, INTS, MAP_STRING_IFACE, STRING, STRINGS,
   UINT16, ptrTo, sliceOf,
 } from '../go/value.ts';
 import type { GoMethod, GoValue, MapKey } from '../go/value.ts';
-import { getenv, intArith, lookupIP, lookupSRV, reverseInPlace, sortByLength } from './functions.ts';
+import { intArith, lookupIP, lookupSRV, reverseInPlace } from './functions.ts';
 import type { ConfdContext, IntValue } from './functions.ts';
 import type { KVPair } from './store.ts';
 
@@ -57,7 +58,7 @@ function strings(a: string[], isNil = false): GoSlice {
 export function kvPairOf(o: Record<string, unknown>): GoStruct | undefined {
   const keys = Object.keys(o);
   if (keys.length === 2 && typeof o['Key'] === 'string' && typeof o['Value'] === 'string') {
-    return new GoStruct(KVPAIR, [o['Key'], o['Value']]);
+    return new GoStruct(KVPAIR, [toBytes(o['Key']), toBytes(o['Value'])]);
   }
   return undefined;
 }
@@ -108,7 +109,7 @@ export const confdGoFunctions: GoFunctions<ConfdContext> = new Map<string, Confd
   ['getvs', fn([S], ([p], rc) => strings(rc.store.getvs(str(p))))],
   // template_funcs.go
   ['base', fn([S], ([p]) => base(str(p)))],
-  ['split', fn([S, S], ([s, sep]) => strings(goSplit(str(s), str(sep))))],
+  ['split', fn([S, S], ([s, sep]) => strings(splitBytes(str(s), str(sep))))],
   ['json', fn([S], ([d]) => {
     const v = decodeJsonObject(str(d));
     return v === null ? new GoMap(MAP_STRING_IFACE, new Map(), true) : jsonToGo(v);
@@ -128,7 +129,12 @@ export const confdGoFunctions: GoFunctions<ConfdContext> = new Map<string, Confd
     }
     return new GoMap(MAP_STRING_IFACE, m);
   }, IFACE)],
-  ['getenv', fn([S], ([k, ...d], rc) => getenv(rc.env, str(k), ...(d as string[])), S)],
+  // The environment is Unicode text (Node decoded it): names are looked up as text, the value
+  // comes back as its UTF-8 bytes.
+  ['getenv', fn([S], ([k, ...d], rc) => {
+    const v = rc.env[fromBytes(str(k))];
+    return v === undefined || v === '' ? ((d[0] as string | undefined) ?? '') : toBytes(v);
+  }, S)],
   ['join', fn([STRINGS, S], ([a, sep]) => {
     const s = a as GoSlice;
     const parts: string[] = [];
@@ -136,27 +142,27 @@ export const confdGoFunctions: GoFunctions<ConfdContext> = new Map<string, Confd
     return parts.join(str(sep));
   })],
   ['datetime', fn([], (_a, rc) => timeValue(rc.now()))],
-  ['toUpper', fn([S], ([s]) => goToUpper(str(s)))],
-  ['toLower', fn([S], ([s]) => goToLower(str(s)))],
+  ['toUpper', fn([S], ([s]) => toUpperBytes(str(s)))],
+  ['toLower', fn([S], ([s]) => toLowerBytes(str(s)))],
   ['contains', fn([S, S], ([s, sub]) => str(s).includes(str(sub)))],
-  ['replace', fn([S, S, S, INT], ([s, o, n, c]) => goReplace(str(s), str(o), str(n), Number(c)))],
+  ['replace', fn([S, S, S, INT], ([s, o, n, c]) => replaceBytes(str(s), str(o), str(n), Number(c)))],
   ['trimSuffix', fn([S, S], ([s, suf]) => {
     const x = str(s);
     const y = str(suf);
     return y !== '' && x.endsWith(y) ? x.slice(0, x.length - y.length) : x;
   })],
-  ['lookupIP', fn([S], ([h], rc) => lookupIPs(rc, str(h)))],
-  ['lookupIPV4', fn([S], ([h], rc) => lookupIPs(rc, str(h), '.'))],
-  ['lookupIPV6', fn([S], ([h], rc) => lookupIPs(rc, str(h), ':'))],
+  ['lookupIP', fn([S], ([h], rc) => lookupIPs(rc, fromBytes(str(h))))],
+  ['lookupIPV4', fn([S], ([h], rc) => lookupIPs(rc, fromBytes(str(h)), '.'))],
+  ['lookupIPV6', fn([S], ([h], rc) => lookupIPs(rc, fromBytes(str(h)), ':'))],
   ['lookupSRV', fn([S, S, S], ([svc, proto, name], rc) => {
-    const recs = lookupSRV(rc.dns, str(svc), str(proto), str(name));
+    const recs = lookupSRV(rc.dns, fromBytes(str(svc)), fromBytes(str(proto)), fromBytes(str(name)));
     return new GoSlice(SRV_PTRS, recs.map((r) => new GoPtr(SRV_PTR, new GoStruct(SRV, [
-      r.Target, new GoNum(UINT16, r.Port), new GoNum(UINT16, r.Priority), new GoNum(UINT16, r.Weight),
+      toBytes(r.Target), new GoNum(UINT16, r.Port), new GoNum(UINT16, r.Priority), new GoNum(UINT16, r.Weight),
     ]))));
   })],
-  ['fileExists', fn([S], ([p], rc) => rc.fileExists(str(p)))],
-  ['base64Encode', fn([S], ([s]) => base64Encode(str(s)))],
-  ['base64Decode', fn([S], ([s]) => base64Decode(str(s)))],
+  ['fileExists', fn([S], ([p], rc) => rc.fileExists(fromBytes(str(p))))],
+  ['base64Encode', fn([S], ([s]) => base64EncodeBytes(str(s)))],
+  ['base64Decode', fn([S], ([s]) => base64DecodeBytes(str(s)))],
   ['parseBool', fn([S], ([s]) => parseBool(str(s)))],
   // A type switch on []string and []memkv.KVPair: memkv.KVPairs (what gets returns) is
   // neither, so confd leaves it as it is.
@@ -166,12 +172,12 @@ export const confdGoFunctions: GoFunctions<ConfdContext> = new Map<string, Confd
   })],
   ['sortByLength', fn([STRINGS], ([v]) => {
     const s = v as GoSlice;
-    sortByLength(s.a as string[], s.off, s.n);
+    goSortArray(s.a as string[], (x, y) => x.length < y.length, s.off, s.n);
     return s;
   })],
   ['sortKVByLength', fn([KVPAIR_SLICE], ([v]) => {
     const s = v as GoSlice;
-    goSortArray(s.a as GoStruct[], (x, y) => utf8Length(x.f[0] as string) < utf8Length(y.f[0] as string), s.off, s.n);
+    goSortArray(s.a as GoStruct[], (x, y) => (x.f[0] as string).length < (y.f[0] as string).length, s.off, s.n);
     return s;
   })],
   ['add', fn([INT, INT], ([a, b]) => intArith.add(intArg(a), intArg(b)))],

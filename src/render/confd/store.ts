@@ -3,6 +3,7 @@
 
 import { MissingKeyError } from '../go/errors.ts';
 import { base, clean, dir, match } from '../go/path.ts';
+import type { RuneReading } from '../go/path.ts';
 import { compareGo, lessGo } from '../go/strings.ts';
 import { goSortArray } from '../go/sort.ts';
 
@@ -47,9 +48,14 @@ export class KvStore {
   readonly #byKey: Map<string, Entry>;
   // Sorted once: memkv sorts every result by key, and keys are unique, so order is stable.
   readonly #sorted: Entry[];
+  readonly #reading: RuneReading;
 
-  /** `entries` are absolute keys ("/app/db/host") to values, as confd stores them. */
-  constructor(entries: Iterable<readonly [string, string]> = []) {
+  /**
+   * `entries` are absolute keys ("/app/db/host") to values, as confd stores them: byte strings
+   * for the Go engine (the default), Unicode text for nunjucks (`reading: 'text'`).
+   */
+  constructor(entries: Iterable<readonly [string, string]> = [], reading: RuneReading = 'bytes') {
+    this.#reading = reading;
     this.#byKey = new Map();
     for (const [Key, Value] of entries) {
       this.#byKey.set(Key, { pair: Object.freeze({ Key, Value }), dirTerms: terms(dir(Key)) });
@@ -90,7 +96,7 @@ export class KvStore {
   /** `gets`: pairs whose key matches the path.Match pattern, sorted by key. */
   gets(pattern: string): KVPair[] {
     const out: KVPair[] = [];
-    for (const e of this.#sorted) if (match(pattern, e.pair.Key)) out.push(e.pair);
+    for (const e of this.#sorted) if (match(pattern, e.pair.Key, this.#reading)) out.push(e.pair);
     return out;
   }
 

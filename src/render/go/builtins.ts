@@ -1,7 +1,8 @@
 // text/template's builtin functions (funcs.go): and, or, not, len, index, slice, print,
 // printf, println, html, js, urlquery, call, eq, ne, lt, le, gt, ge, with Go's error texts.
 
-import { compareGo, fromUtf8, isPrint, utf8Bytes, utf8Length } from './strings.ts';
+import { decodeRuneAt } from './bytes.ts';
+import { compareGo, isPrint } from './strings.ts';
 import { formatValue, sprint, sprintf, sprintln } from './fmt.ts';
 import { GoError } from './errors.ts';
 import type { GoFunc } from './funcs.ts';
@@ -219,10 +220,9 @@ function index(item: GoValue, indexes: GoValue[]): GoValue {
     if (item === null || (item instanceof GoPtr && item.p === null)) fail('index of nil pointer');
     if (item instanceof GoPtr) item = item.p;
     if (typeof item === 'string') {
-      const bytes = utf8Bytes(item);
-      const x = indexArg(idx, bytes.length);
-      if (x === bytes.length) fail('reflect: string index out of range');
-      item = new GoNum(UINT8, bytes[x] as number);
+      const x = indexArg(idx, item.length);
+      if (x === item.length) fail('reflect: string index out of range');
+      item = new GoNum(UINT8, item.charCodeAt(x));
     } else if (item instanceof GoSlice) {
       const x = indexArg(idx, item.n);
       if (x === item.n) fail('reflect: slice index out of range');
@@ -244,11 +244,9 @@ function slice(item: GoValue, indexes: GoValue[]): GoValue {
   if (indexes.length > 3) fail(`too many slice indexes: ${indexes.length}`);
   let cap: number;
   let len: number;
-  let bytes: Uint8Array | undefined;
   if (typeof item === 'string') {
     if (indexes.length === 3) fail('cannot 3-index slice a string');
-    bytes = utf8Bytes(item);
-    cap = len = bytes.length;
+    cap = len = item.length;
   } else if (item instanceof GoSlice) {
     cap = item.cap;
     len = item.n;
@@ -261,7 +259,7 @@ function slice(item: GoValue, indexes: GoValue[]): GoValue {
   });
   const [i, j, k] = idx as [number, number, number];
   if (i > j) fail(`invalid slice index: ${i} > ${j}`);
-  if (bytes !== undefined) return fromUtf8(bytes.subarray(i, j));
+  if (typeof item === 'string') return item.slice(i, j);
   const s = item as GoSlice;
   if (indexes.length < 3) return new GoSlice(s.t, s.a, s.off + i, j - i, s.cap - i);
   if (j > k) fail(`invalid slice index: ${j} > ${k}`);
@@ -272,7 +270,7 @@ function length(item: GoValue): number {
   if (item === undefined) fail(ZERO_VALUE_TYPE);
   if (item === null || (item instanceof GoPtr && item.p === null)) fail('len of nil pointer');
   if (item instanceof GoPtr) item = item.p;
-  if (typeof item === 'string') return utf8Length(item);
+  if (typeof item === 'string') return item.length;
   if (item instanceof GoSlice) return item.n;
   if (item instanceof GoMap) return item.m.size;
   fail(`len of type ${typeStr(item)}`);
@@ -298,15 +296,18 @@ export function htmlEscape(s: string): string {
       case '&': return '&amp;';
       case '<': return '&lt;';
       case '>': return '&gt;';
-      default: return '\uFFFD';
+      default: return '\xef\xbf\xbd';
     }
   });
 }
 
 export function jsEscape(s: string): string {
   let out = '';
-  for (const ch of s) {
-    const r = ch.codePointAt(0) as number;
+  for (let i = 0; i < s.length; ) {
+    const d = s.charCodeAt(i) < 0x80 ? s.charCodeAt(i) * 8 + 1 : decodeRuneAt(s, i);
+    const r = d >>> 3;
+    const ch = s.slice(i, i + (d & 7));
+    i += d & 7;
     switch (ch) {
       case '\\': out += '\\\\'; continue;
       case "'": out += "\\'"; continue;
@@ -325,8 +326,9 @@ export function jsEscape(s: string): string {
 
 export function urlQueryEscape(s: string): string {
   let out = '';
-  for (const b of utf8Bytes(s)) {
-    const c = String.fromCharCode(b);
+  for (let i = 0; i < s.length; i++) {
+    const b = s.charCodeAt(i);
+    const c = s[i] as string;
     if (/[A-Za-z0-9\-_.~]/.test(c)) out += c;
     else if (c === ' ') out += '+';
     else out += '%' + b.toString(16).toUpperCase().padStart(2, '0');

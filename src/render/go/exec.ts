@@ -2,7 +2,7 @@
 // order, argument conversion, truthiness, printing, and Go's exec error texts with
 // "template: NAME:LINE:COL: executing \"NAME\" at <NODE>: ..." locations.
 
-import { quote, utf8Length } from './strings.ts';
+import { quote } from './strings.ts';
 import { TemplateError } from '../engine.ts';
 import { MissingKeyError } from './errors.ts';
 import { formatValue, keyValue, sortedKeys, sprint } from './fmt.ts';
@@ -59,13 +59,13 @@ interface Var {
   iface: boolean;
 }
 
-/** Location "NAME:LINE:COL" of a node, with Go's byte-based column. */
+/** Location "NAME:LINE:COL" of a node; the text is a byte string, so the column counts bytes as Go's does. */
 export function location(text: string, parseName: string, pos: number): { line: number; col: number; loc: string } {
   const before = text.slice(0, pos);
   const nl = before.lastIndexOf('\n');
   let line = 1;
   for (let i = 0; i < before.length; i++) if (before.charCodeAt(i) === 0x0a) line++;
-  const col = nl < 0 ? utf8Length(before) : utf8Length(before.slice(nl + 1));
+  const col = nl < 0 ? before.length : before.length - nl - 1;
   return { line, col, loc: `${parseName}:${line}:${col}` };
 }
 

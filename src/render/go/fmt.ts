@@ -1,7 +1,8 @@
 // Go's fmt printing (Sprint, Sprintln, Sprintf) over the Go value model: verbs, flags, width,
 // precision, argument indexes, and Go's error forms (%!d(string=hi), %!v(MISSING), ...).
 
-import { canBackquote, compareGo, isPrint, quote, quoteRune, utf8Bytes } from './strings.ts';
+import { decodeRuneAt, encodeRune, runeCount } from './bytes.ts';
+import { canBackquote, compareGo, isPrint, quote, quoteRune } from './strings.ts';
 import { formatFloat } from './ftoa.ts';
 import type { FloatFormat } from './ftoa.ts';
 import {
@@ -11,15 +12,6 @@ import type { GoType, GoValue, MapKey } from './value.ts';
 
 const ldigits = '0123456789abcdefx';
 const udigits = '0123456789ABCDEFX';
-
-function runeCount(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0xd800 || c > 0xdbff) n++;
-  }
-  return n;
-}
 
 /** A type's String method (time.Time, time.Month, time.Weekday), if it has one. */
 export function stringer(v: GoValue): string | undefined {
@@ -121,7 +113,7 @@ class Printer {
     if (hex.length < prec) hex = '0'.repeat(prec - hex.length) + hex;
     let s = 'U+' + hex;
     const r = Number(u);
-    if (this.sharp && u <= 0x10ffffn && isPrint(r)) s += " '" + String.fromCodePoint(r) + "'";
+    if (this.sharp && u <= 0x10ffffn && isPrint(r)) s += " '" + encodeRune(r) + "'";
     const oldZero = this.zero;
     this.zero = false;
     this.pad(s);
@@ -168,11 +160,10 @@ class Printer {
   truncate(s: string): string {
     if (this.precPresent) {
       let n = this.prec;
-      let i = 0;
-      for (const ch of s) {
+      for (let i = 0; i < s.length; ) {
         n--;
         if (n < 0) return s.slice(0, i);
-        i += ch.length;
+        i += s.charCodeAt(i) < 0x80 ? 1 : decodeRuneAt(s, i) & 7;
       }
     }
     return s;
@@ -183,8 +174,7 @@ class Printer {
   }
 
   fmtSx(s: string, digits: string): void {
-    const b = utf8Bytes(s);
-    let length = b.length;
+    let length = s.length;
     if (this.precPresent && this.prec < length) length = this.prec;
     let width = 2 * length;
     if (width > 0) {
@@ -204,7 +194,7 @@ class Printer {
         out += ' ';
         if (this.sharp) out += '0' + digits[16];
       }
-      const c = b[i] as number;
+      const c = s.charCodeAt(i);
       out += (digits[c >> 4] as string) + (digits[c & 0xf] as string);
     }
     this.buf += out;
@@ -223,7 +213,7 @@ class Printer {
   fmtC(u: bigint): void {
     let r = u > 0x10ffffn ? 0xfffd : Number(u);
     if (r >= 0xd800 && r <= 0xdfff) r = 0xfffd;
-    this.pad(String.fromCodePoint(r));
+    this.pad(encodeRune(r));
   }
 
   fmtQc(u: bigint): void {
@@ -510,11 +500,10 @@ class Printer {
     }
     if (v instanceof GoSlice) {
       if ((verb === 's' || verb === 'q' || verb === 'x' || verb === 'X') && v.t.elem?.kind === 'uint8') {
-        const bytes: number[] = [];
-        for (let i = 0; i < v.n; i++) bytes.push(Number((v.at(i) as GoNum).v));
-        const s = Buffer.from(bytes).toString('latin1');
+        let s = '';
+        for (let i = 0; i < v.n; i++) s += String.fromCharCode(Number((v.at(i) as GoNum).v) & 0xff);
         if (verb === 'x' || verb === 'X') this.fmtSx(s, verb === 'x' ? ldigits : udigits);
-        else this.fmtString(Buffer.from(bytes).toString('utf8'), verb);
+        else this.fmtString(s, verb);
         return;
       }
       if (this.sharpV) {
@@ -696,9 +685,10 @@ class Printer {
         this.buf += '%!(NOVERB)';
         break;
       }
-      const cp = format.codePointAt(i) as number;
-      const verb = String.fromCodePoint(cp);
-      i += verb.length;
+      // The verb is one rune of the format's UTF-8 (an invalid byte is U+FFFD, as Go decodes it).
+      const d = format.charCodeAt(i) < 0x80 ? format.charCodeAt(i) * 8 + 1 : decodeRuneAt(format, i);
+      const verb = encodeRune(d >>> 3);
+      i += d & 7;
       if (verb === '%') {
         this.buf += '%';
       } else if (!goodArgNum) {

@@ -3,6 +3,7 @@
 // decoding, so a syntax error anywhere wins over a type mismatch).
 
 import { GoError } from './errors.ts';
+import { decodeRuneAt, encodeRune } from './bytes.ts';
 import { quote } from './strings.ts';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
@@ -15,16 +16,11 @@ const MAX_DEPTH = 10000;
 // Past the end, the character is the space Go's scanner feeds itself at end of input.
 function quoteChar(s: string, pos: number): string {
   if (pos >= s.length) return "' '";
-  let c = s.charCodeAt(pos);
+  const c = s.charCodeAt(pos);
   if (c === 0x27) return "'\\''";
   if (c === 0x22) return `'"'`;
-  // Go reports the offending byte; for a non-ASCII rune that is the first byte of its UTF-8
-  // form, which Go then quotes as if it were a Latin-1 rune.
-  if (c >= 0x80) {
-    const cp = s.codePointAt(pos) as number;
-    c = cp < 0x800 ? 0xc0 | (cp >> 6) : cp < 0x10000 ? 0xe0 | (cp >> 12) : 0xf0 | (cp >> 18);
-  }
-  const q = quote(String.fromCharCode(c));
+  // Go reports the offending byte, quoted as if it were a Latin-1 rune.
+  const q = quote(encodeRune(c));
   return "'" + q.slice(1, -1) + "'";
 }
 
@@ -90,6 +86,16 @@ class Parser {
         return out;
       }
       if (c < 0x20) this.fail('in string literal');
+      if (c >= 0x80) {
+        // Valid UTF-8 is kept; an invalid byte becomes U+FFFD, as Go's unquote does.
+        const w = decodeRuneAt(s, this.pos) & 7;
+        if (w === 1) {
+          out += s.slice(start, this.pos) + '\xef\xbf\xbd';
+          start = this.pos + 1;
+        }
+        this.pos += w;
+        continue;
+      }
       if (c !== 0x5c) {
         this.pos++;
         continue;
@@ -116,13 +122,13 @@ class Parser {
               const r2 = parseInt(s.slice(this.pos + 2, this.pos + 6), 16);
               if (r2 >= 0xdc00 && r2 < 0xe000) {
                 this.pos += 6;
-                out += String.fromCharCode(r, r2);
+                out += encodeRune(0x10000 + ((r - 0xd800) << 10) + (r2 - 0xdc00));
                 break;
               }
             }
             r = 0xfffd;
           }
-          out += String.fromCharCode(r);
+          out += encodeRune(r);
           break;
         }
         default:

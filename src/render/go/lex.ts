@@ -1,7 +1,8 @@
 // text/template's lexer: the same tokens, positions and line numbers as Go's, including the
-// "{{- " / " -}}" trim markers, comments, and its error messages. Positions are indices into
-// the JavaScript string; error messages convert them to Go's byte columns.
+// "{{- " / " -}}" trim markers, comments, and its error messages. The input is a byte string
+// (bytes.ts), so positions are Go's byte offsets; runes are decoded from UTF-8 as Go does.
 
+import { decodeLastRuneBefore, decodeRuneAt, encodeRune } from './bytes.ts';
 import { isPrint, quote } from './strings.ts';
 
 export const T = {
@@ -56,7 +57,7 @@ function hasRightTrimMarker(s: string, at: number): boolean {
 export function formatRuneU(r: number): string {
   let hex = r.toString(16).toUpperCase();
   if (hex.length < 4) hex = '0'.repeat(4 - hex.length) + hex;
-  return isPrint(r) ? `U+${hex} '${String.fromCodePoint(r)}'` : `U+${hex}`;
+  return isPrint(r) ? `U+${hex} '${encodeRune(r)}'` : `U+${hex}`;
 }
 
 type State = ((l: Lexer) => State) | null;
@@ -84,8 +85,10 @@ class Lexer {
       this.atEOF = true;
       return EOF;
     }
-    const r = this.input.codePointAt(this.pos) as number;
-    this.pos += r > 0xffff ? 2 : 1;
+    const c = this.input.charCodeAt(this.pos);
+    const d = c < 0x80 ? c * 8 + 1 : decodeRuneAt(this.input, this.pos);
+    const r = d >>> 3;
+    this.pos += d & 7;
     if (r === 0x0a) this.line++;
     return r;
   }
@@ -98,9 +101,9 @@ class Lexer {
 
   backup(): void {
     if (!this.atEOF && this.pos > 0) {
-      const c = this.input.charCodeAt(this.pos - 1);
-      this.pos -= c >= 0xdc00 && c <= 0xdfff && this.pos > 1 ? 2 : 1;
-      if (c === 0x0a) this.line--;
+      const d = decodeLastRuneBefore(this.input, this.pos);
+      this.pos -= d & 7;
+      if (d >>> 3 === 0x0a) this.line--;
     }
   }
 
@@ -118,7 +121,7 @@ class Lexer {
 
   accept(valid: string): boolean {
     const r = this.next();
-    if (r !== EOF && valid.includes(String.fromCodePoint(r))) return true;
+    if (r !== EOF && r < 0x80 && valid.includes(String.fromCharCode(r))) return true;
     this.backup();
     return false;
   }
@@ -126,7 +129,7 @@ class Lexer {
   acceptRun(valid: string): void {
     for (;;) {
       const r = this.next();
-      if (r === EOF || !valid.includes(String.fromCodePoint(r))) break;
+      if (r === EOF || r >= 0x80 || !valid.includes(String.fromCharCode(r))) break;
     }
     this.backup();
   }

@@ -3,7 +3,8 @@
 // functions unknown at parse time can be deferred to render time, when steward's extra
 // functions are known.
 
-import { fromUtf8, quote } from './strings.ts';
+import { decodeRuneAt, isValidUtf8 } from './bytes.ts';
+import { quote } from './strings.ts';
 import { lex, T } from './lex.ts';
 import type { Item, ItemType } from './lex.ts';
 import { isEmptyTree } from './nodes.ts';
@@ -60,10 +61,12 @@ function unquoteChar(s: string, i: number, q: string, out: number[]): number {
   const c = s[i] as string;
   if (c === q && (q === "'" || q === '"')) throw new SyntaxErr('invalid syntax');
   if (c !== '\\') {
-    const cp = s.codePointAt(i) as number;
-    const ch = String.fromCodePoint(cp);
-    for (const b of Buffer.from(ch, 'utf8')) out.push(b);
-    return i + ch.length;
+    // One UTF-8 sequence, kept; an invalid byte is RuneError, which Unquote writes as U+FFFD.
+    const d = decodeRuneAt(s, i);
+    const w = d & 7;
+    if (w === 1 && s.charCodeAt(i) >= 0x80) out.push(0xef, 0xbf, 0xbd);
+    else for (let k = 0; k < w; k++) out.push(s.charCodeAt(i + k));
+    return i + w;
   }
   const e = s[i + 1];
   if (e === undefined) throw new SyntaxErr('invalid syntax');
@@ -125,11 +128,17 @@ export function unquote(s: string): string {
   }
   if (q !== '"') throw new SyntaxErr('invalid syntax');
   if (body.includes('\n')) throw new SyntaxErr('invalid syntax');
-  if (!body.includes('\\') && !body.includes('"')) return body;
+  if (!body.includes('\\') && !body.includes('"') && isValidUtf8(body)) return body;
   const out: number[] = [];
   let i = 0;
   while (i < body.length) i = unquoteChar(body, i, '"', out);
-  return fromUtf8(Uint8Array.from(out));
+  return latin1(out);
+}
+
+function latin1(bytes: readonly number[]): string {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return s;
 }
 
 function lower(c: string): string {
@@ -273,8 +282,7 @@ function newNumber(pos: number, text: string, typ: ItemType): NumberNode {
       throw new SyntaxErr('invalid syntax');
     }
     if (text.slice(end) !== "'") throw new SyntaxErr(`malformed character constant: ${text}`);
-    const r = (fromUtf8(Uint8Array.from(out)).codePointAt(0) ?? 0);
-    const rv = out.length === 1 ? (out[0] as number) : r;
+    const rv = out.length === 1 ? (out[0] as number) : decodeRuneAt(latin1(out), 0) >>> 3;
     n.isInt = n.isUint = n.isFloat = true;
     n.int = n.uint = BigInt(rv);
     n.float = rv;

@@ -2,6 +2,7 @@
 // rules. memkv and confd name keys with it, and so do steward's backends (the file backend joins
 // map keys and list indexes onto "/", the Consul backend cleans "/" + the Consul key).
 
+import { decodeRuneAt } from './bytes.ts';
 import { GoError } from './errors.ts';
 
 /** path.Clean. */
@@ -93,20 +94,27 @@ function scanChunk(pattern: string): Chunk {
   return { star, chunk: pattern.slice(0, i), rest: pattern.slice(i) };
 }
 
-function runeAt(s: string, i: number): { r: number; w: number } {
+/** How a string's runes are read: UTF-8 from a byte string (the Go engine), or UTF-16 text (nunjucks). */
+export type RuneReading = 'bytes' | 'text';
+
+function runeAt(s: string, i: number, reading: RuneReading): { r: number; w: number } {
+  if (reading === 'bytes') {
+    const d = decodeRuneAt(s, i);
+    return { r: d >>> 3, w: d & 7 };
+  }
   const r = s.codePointAt(i) as number;
   return { r, w: r > 0xffff ? 2 : 1 };
 }
 
 // One escaped-or-plain rune of a character class; Go reports ErrBadPattern when the class
 // ends right after it.
-function getEsc(chunk: string): { r: number; rest: string } {
+function getEsc(chunk: string, reading: RuneReading): { r: number; rest: string } {
   if (chunk.length === 0 || chunk[0] === '-' || chunk[0] === ']') badPattern();
   if (chunk[0] === '\\') {
     chunk = chunk.slice(1);
     if (chunk.length === 0) badPattern();
   }
-  const { r, w } = runeAt(chunk, 0);
+  const { r, w } = runeAt(chunk, 0, reading);
   const rest = chunk.slice(w);
   if (rest.length === 0) badPattern();
   return { r, rest };
@@ -114,7 +122,7 @@ function getEsc(chunk: string): { r: number; rest: string } {
 
 // Matches chunk against the start of s; returns the rest of s, or null when it does not match.
 // The whole chunk is always scanned so that a malformed class is reported even on a mismatch.
-function matchChunk(chunk: string, s: string): string | null {
+function matchChunk(chunk: string, s: string, reading: RuneReading): string | null {
   let failed = false;
   while (chunk.length > 0) {
     if (!failed && s.length === 0) failed = true;
@@ -122,7 +130,7 @@ function matchChunk(chunk: string, s: string): string | null {
     if (c === '[') {
       let r = 0;
       if (!failed) {
-        const d = runeAt(s, 0);
+        const d = runeAt(s, 0, reading);
         r = d.r;
         s = s.slice(d.w);
       }
@@ -139,11 +147,11 @@ function matchChunk(chunk: string, s: string): string | null {
           chunk = chunk.slice(1);
           break;
         }
-        const lo = getEsc(chunk);
+        const lo = getEsc(chunk, reading);
         chunk = lo.rest;
         let hi = lo.r;
         if (chunk[0] === '-') {
-          const h = getEsc(chunk.slice(1));
+          const h = getEsc(chunk.slice(1), reading);
           hi = h.r;
           chunk = h.rest;
         }
@@ -154,7 +162,7 @@ function matchChunk(chunk: string, s: string): string | null {
     } else if (c === '?') {
       if (!failed) {
         if (s[0] === '/') failed = true;
-        s = s.slice(runeAt(s, 0).w);
+        s = s.slice(runeAt(s, 0, reading).w);
       }
       chunk = chunk.slice(1);
     } else {
@@ -173,19 +181,19 @@ function matchChunk(chunk: string, s: string): string | null {
 }
 
 /** path.Match: throws GoError("syntax error in pattern") for a malformed pattern. */
-export function match(pattern: string, name: string): boolean {
+export function match(pattern: string, name: string, reading: RuneReading = 'bytes'): boolean {
   outer: while (pattern.length > 0) {
     const { star, chunk, rest } = scanChunk(pattern);
     pattern = rest;
     if (star && chunk === '') return name.indexOf('/') < 0;
-    const t = matchChunk(chunk, name);
+    const t = matchChunk(chunk, name, reading);
     if (t !== null && (t.length === 0 || pattern.length > 0)) {
       name = t;
       continue;
     }
     if (star) {
       for (let i = 0; i < name.length && name[i] !== '/'; i++) {
-        const t2 = matchChunk(chunk, name.slice(i + 1));
+        const t2 = matchChunk(chunk, name.slice(i + 1), reading);
         if (t2 !== null) {
           if (pattern.length === 0 && t2.length > 0) continue;
           name = t2;
@@ -196,7 +204,7 @@ export function match(pattern: string, name: string): boolean {
     while (pattern.length > 0) {
       const next = scanChunk(pattern);
       pattern = next.rest;
-      matchChunk(next.chunk, '');
+      matchChunk(next.chunk, '', reading);
     }
     return false;
   }

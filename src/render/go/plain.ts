@@ -1,7 +1,9 @@
 // Go values to and from plain JavaScript values: JSON as encoding/json decodes it into
 // interface{}, and the arguments and results of functions written in JavaScript (steward's own
-// template functions), which take and return plain values.
+// template functions), which take and return plain values. Go strings are byte strings
+// (bytes.ts); plain strings are Unicode text, converted on the way in and out.
 
+import { fromBytes, toBytes } from './bytes.ts';
 import type { JsonValue } from './json.ts';
 import { GoTime } from './time.ts';
 import { timeValue } from './time-value.ts';
@@ -27,6 +29,7 @@ export function jsonToGo(v: JsonValue): GoValue {
 /** A Go value as a plain JavaScript value (for steward's extra functions). */
 export function goToPlain(v: GoValue): unknown {
   if (v === undefined || v === null) return null;
+  if (typeof v === 'string') return fromBytes(v);
   if (typeof v !== 'object') return v;
   if (v instanceof GoNum) return typeof v.v === 'bigint' ? v.v : v.v;
   if (v instanceof GoSlice) {
@@ -36,7 +39,7 @@ export function goToPlain(v: GoValue): unknown {
   }
   if (v instanceof GoMap) {
     const o: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-    for (const [k, x] of v.m) o[String(k)] = goToPlain(x);
+    for (const [k, x] of v.m) o[typeof k === 'string' ? fromBytes(k) : String(k)] = goToPlain(x);
     return o;
   }
   if (v instanceof GoStruct) {
@@ -58,6 +61,7 @@ export function plainToGo(v: unknown, asStruct?: (o: Record<string, unknown>) =>
   if (v === undefined || v === null) return null;
   switch (typeof v) {
     case 'string':
+      return toBytes(v);
     case 'boolean':
     case 'bigint':
       return v;
@@ -70,7 +74,7 @@ export function plainToGo(v: unknown, asStruct?: (o: Record<string, unknown>) =>
   if (v instanceof GoTime) return timeValue(v);
   if (Array.isArray(v)) {
     if (v.every((x) => typeof x === 'string')) {
-      const a = [...v] as string[];
+      const a = (v as string[]).map(toBytes);
       return new GoSlice(STRINGS, a, 0, a.length, a.length, false);
     }
     return new GoSlice(IFACES, v.map((x) => plainToGo(x, asStruct)));
@@ -79,6 +83,6 @@ export function plainToGo(v: unknown, asStruct?: (o: Record<string, unknown>) =>
   const s = asStruct?.(o);
   if (s !== undefined) return s;
   const m = new Map<MapKey, GoValue>();
-  for (const k of Object.keys(o)) m.set(k, plainToGo(o[k], asStruct));
+  for (const k of Object.keys(o)) m.set(toBytes(k), plainToGo(o[k], asStruct));
   return new GoMap(MAP_STRING_IFACE, m);
 }

@@ -2,7 +2,8 @@
 // base64Decode, with Go's error texts.
 
 import { GoError } from './errors.ts';
-import { fromUtf8, quote, utf8Bytes } from './strings.ts';
+import { fromBytes, toBytes } from './bytes.ts';
+import { quote } from './strings.ts';
 
 function numError(fn: string, num: string, err: string): GoError {
   return new GoError(`strconv.${fn}: parsing ${quote(num)}: ${err}`);
@@ -48,9 +49,19 @@ export function atoi(s: string): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
-/** base64.StdEncoding.EncodeToString of the UTF-8 bytes. */
+/** base64.StdEncoding.EncodeToString of the UTF-8 bytes of Unicode text. */
 export function base64Encode(s: string): string {
   return Buffer.from(s, 'utf8').toString('base64');
+}
+
+/** base64.StdEncoding.EncodeToString of a byte string. */
+export function base64EncodeBytes(s: string): string {
+  return Buffer.from(s, 'latin1').toString('base64');
+}
+
+/** base64Decode for Unicode text: the decoded bytes read as UTF-8. */
+export function base64Decode(s: string): string {
+  return fromBytes(base64DecodeBytes(toBytes(s)));
 }
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -62,11 +73,11 @@ function corrupt(at: number): GoError {
 }
 
 /**
- * base64.StdEncoding.DecodeString: padding required, CR and LF ignored, trailing bits not
+ * base64.StdEncoding.DecodeString on byte strings: padding required, CR and LF ignored, trailing bits not
  * checked; errors name the offending byte offset as Go does.
  */
-export function base64Decode(s: string): string {
-  const src = utf8Bytes(s);
+export function base64DecodeBytes(s: string): string {
+  const src = Buffer.from(s, 'latin1');
   const out: number[] = [];
   let si = 0;
   while (si < src.length) {
@@ -75,7 +86,7 @@ export function base64Decode(s: string): string {
     let j = 0;
     for (; j < 4; j++) {
       if (si === src.length) {
-        if (j === 0) return fromUtf8(Uint8Array.from(out));
+        if (j === 0) return Buffer.from(out).toString('latin1');
         // Without padding characters a short final quantum is an error for StdEncoding.
         throw corrupt(si - j);
       }
@@ -112,5 +123,5 @@ export function base64Decode(s: string): string {
     if (dlen >= 3) out.push(b1);
     if (dlen >= 4) out.push(b2);
   }
-  return fromUtf8(Uint8Array.from(out));
+  return Buffer.from(out).toString('latin1');
 }

@@ -1,5 +1,8 @@
-// Go string semantics that differ from JavaScript's: Go strings are UTF-8 bytes, compared and
-// measured bytewise; strconv.Quote escapes what unicode.IsPrint rejects.
+// Go string semantics. The Go engine works on byte strings (see bytes.ts): quote and the *Bytes
+// functions take and give them. compareGo, utf8Length and the go* functions without "Bytes" work
+// on Unicode text, for the nunjucks engine's copy of confd's functions.
+
+import { decodeRuneAt, encodeRune, explode, isAsciiBytes } from './bytes.ts';
 
 /** Go's `a < b` ordering (UTF-8 byte order, i.e. code point order), as a comparator. */
 export function compareGo(a: string, b: string): number {
@@ -66,12 +69,13 @@ function hexPad(n: number, width: number): string {
   return s;
 }
 
+// strconv's appendEscapedRune, on byte strings: a printable rune is copied as its UTF-8 bytes.
 function escapeRune(r: number, quote: number, asciiOnly: boolean): string {
-  if (r === quote || r === 0x5c) return '\\' + String.fromCodePoint(r);
+  if (r === quote || r === 0x5c) return '\\' + String.fromCharCode(r);
   if (asciiOnly) {
     if (r < 0x80 && isPrint(r)) return String.fromCharCode(r);
   } else if (isPrint(r)) {
-    return String.fromCodePoint(r);
+    return encodeRune(r);
   }
   switch (r) {
     case 7: return '\\a';
@@ -88,27 +92,44 @@ function escapeRune(r: number, quote: number, asciiOnly: boolean): string {
   return '\\U' + hexPad(r, 8);
 }
 
-/** strconv.Quote (or QuoteToASCII when asciiOnly). */
+/** strconv.Quote (or QuoteToASCII when asciiOnly) of a byte string; an invalid byte is written \\xNN. */
 export function quote(s: string, asciiOnly = false): string {
   let out = '"';
-  for (const ch of s) out += escapeRune(ch.codePointAt(0) as number, 0x22, asciiOnly);
+  for (let i = 0; i < s.length; ) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      out += c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c ? s[i] : escapeRune(c, 0x22, asciiOnly);
+      i++;
+      continue;
+    }
+    const d = decodeRuneAt(s, i);
+    const w = d & 7;
+    if (w === 1) out += '\\x' + hexPad(c, 2);
+    else out += escapeRune(d >>> 3, 0x22, asciiOnly);
+    i += w;
+  }
   return out + '"';
 }
 
-/** strconv.QuoteRune / QuoteRuneToASCII. */
+/** strconv.QuoteRune / QuoteRuneToASCII, as a byte string. */
 export function quoteRune(r: number, asciiOnly = false): string {
   if (r > 0x10ffff || r < 0 || (r >= 0xd800 && r <= 0xdfff)) r = 0xfffd;
   return "'" + escapeRune(r, 0x27, asciiOnly) + "'";
 }
 
-/** strconv.CanBackquote. */
+/** strconv.CanBackquote of a byte string. */
 export function canBackquote(s: string): boolean {
-  for (const ch of s) {
-    const r = ch.codePointAt(0) as number;
-    if (r === 0x60 || r === 0xfeff) return false;
-    if (r < 0x20 && r !== 9) return false;
-    if (r === 0x7f) return false;
-    if (r >= 0xd800 && r <= 0xdfff) return false;
+  for (let i = 0; i < s.length; ) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      if (c === 0x60 || (c < 0x20 && c !== 9) || c === 0x7f) return false;
+      i++;
+      continue;
+    }
+    const d = decodeRuneAt(s, i);
+    const r = d >>> 3;
+    if ((d & 7) === 1 || r === 0xfeff) return false;
+    i += d & 7;
   }
   return true;
 }
@@ -131,24 +152,65 @@ function mapCase(s: string, upper: boolean): string {
   return out;
 }
 
+// strings.Map(unicode.ToUpper/ToLower, s) on bytes: an invalid byte comes out as U+FFFD.
+function mapCaseBytes(s: string, upper: boolean): string {
+  if (isAsciiBytes(s)) return upper ? s.toUpperCase() : s.toLowerCase();
+  let out = '';
+  for (let i = 0; i < s.length; ) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      out += upper ? s[i]?.toUpperCase() : s[i]?.toLowerCase();
+      i++;
+      continue;
+    }
+    const d = decodeRuneAt(s, i);
+    i += d & 7;
+    out += encodeRune(mapRune(d >>> 3, upper));
+  }
+  return out;
+}
+
+function mapRune(r: number, upper: boolean): number {
+  if (!upper && r === 0x130) return 0x69;
+  const ch = String.fromCodePoint(r);
+  const m = upper ? ch.toUpperCase() : ch.toLowerCase();
+  const cp = m.codePointAt(0) as number;
+  return m.length === (cp > 0xffff ? 2 : 1) ? cp : r;
+}
+
+/** strings.ToUpper on a byte string. */
+export function toUpperBytes(s: string): string {
+  return mapCaseBytes(s, true);
+}
+
+/** strings.ToLower on a byte string. */
+export function toLowerBytes(s: string): string {
+  return mapCaseBytes(s, false);
+}
+
+/** strings.Split on byte strings. */
+export function splitBytes(s: string, sep: string): string[] {
+  if (sep !== '') return s.split(sep);
+  // Go's explode: every piece but the last that decodes to RuneError becomes U+FFFD.
+  const pieces = explode(s);
+  for (let i = 0; i < pieces.length - 1; i++) {
+    const p = pieces[i] as string;
+    if (p.charCodeAt(0) >= 0x80 && decodeRuneAt(p, 0) >>> 3 === 0xfffd) pieces[i] = '\xef\xbf\xbd';
+  }
+  return pieces;
+}
+
+/** strings.Replace on byte strings. */
+export function replaceBytes(s: string, old: string, repl: string, n: number): string {
+  return replaceIn(s, old, repl, n, explode);
+}
+
 export function goToUpper(s: string): string {
   return mapCase(s, true);
 }
 
 export function goToLower(s: string): string {
   return mapCase(s, false);
-}
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8');
-
-export function utf8Bytes(s: string): Uint8Array {
-  return encoder.encode(s);
-}
-
-/** string(bytes) in Go, as near as a JavaScript string gets: invalid sequences become U+FFFD. */
-export function fromUtf8(b: Uint8Array): string {
-  return decoder.decode(b);
 }
 
 /** strings.Split. */
@@ -159,9 +221,13 @@ export function goSplit(s: string, sep: string): string[] {
 
 /** strings.Replace. */
 export function goReplace(s: string, old: string, repl: string, n: number): string {
+  return replaceIn(s, old, repl, n, (x) => Array.from(x));
+}
+
+function replaceIn(s: string, old: string, repl: string, n: number, runesOf: (s: string) => string[]): string {
   if (old === repl || n === 0) return s;
   if (old === '') {
-    const runes = Array.from(s);
+    const runes = runesOf(s);
     const limit = n < 0 ? runes.length + 1 : Math.min(n, runes.length + 1);
     let out = '';
     let i = 0;

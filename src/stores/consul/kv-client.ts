@@ -38,7 +38,10 @@ export interface KvQuery {
 
 export interface KvPair {
   readonly key: string;
+  /** The value as UTF-8 text (what the coordinators wrote and compare). */
   readonly value: string;
+  /** The value's exact bytes, one char per byte ('latin1'): what templates render. */
+  readonly bytes: string;
   /** The session holding the key's lock, '' when unlocked. */
   readonly session: string;
   readonly lockIndex: number;
@@ -141,7 +144,8 @@ export async function createKvClient(node: ConsulNode, tls: TlsMaterial, token: 
   return {
     node,
     async list(prefix, query) {
-      const options: Record<string, unknown> = { key: prefix, recurse: true };
+      // buffer: the npm client decodes Value's base64 into a Buffer instead of UTF-8 text.
+      const options: Record<string, unknown> = { key: prefix, recurse: true, buffer: true };
       if (query.index !== undefined) {
         options['index'] = String(query.index);
         if (query.waitMs !== undefined) options['wait'] = `${Math.max(1, Math.round(query.waitMs))}ms`;
@@ -174,10 +178,12 @@ function toPairs(body: unknown): KvPair[] {
   const pairs: KvPair[] = [];
   for (const item of body as { Key?: unknown; Value?: unknown; Session?: unknown; LockIndex?: unknown; ModifyIndex?: unknown }[]) {
     if (typeof item?.Key !== 'string') continue;
+    // An empty value is JSON null; confd's string(p.Value) makes it "".
+    const raw = Buffer.isBuffer(item.Value) ? item.Value : typeof item.Value === 'string' ? Buffer.from(item.Value, 'utf8') : Buffer.alloc(0);
     pairs.push({
       key: item.Key,
-      // An empty value is JSON null; confd's string(p.Value) makes it "".
-      value: typeof item.Value === 'string' ? item.Value : '',
+      value: raw.toString('utf8'),
+      bytes: raw.toString('latin1'),
       session: typeof item.Session === 'string' ? item.Session : '',
       lockIndex: typeof item.LockIndex === 'number' ? item.LockIndex : 0,
       modifyIndex: typeof item.ModifyIndex === 'number' ? item.ModifyIndex : 0,

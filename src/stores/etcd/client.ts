@@ -7,7 +7,10 @@ import { errorText } from '../../core/error-text.ts';
 
 export interface KeyValue {
   readonly key: string;
+  /** The value as UTF-8 text (what the coordinators wrote and compare). */
   readonly value: string;
+  /** The value's exact bytes, one char per byte ('latin1'): what templates render. */
+  readonly bytes: string;
   readonly createRevision: number;
   readonly modRevision: number;
   /** The lease the key is bound to (decimal), '0' for none. */

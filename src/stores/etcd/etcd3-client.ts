@@ -179,6 +179,7 @@ function keyValue(kv: IKeyValue): KeyValue {
   return {
     key: kv.key.toString('utf8'),
     value: kv.value.toString('utf8'),
+    bytes: kv.value.toString('latin1'),
     createRevision: Number(kv.create_revision),
     modRevision: Number(kv.mod_revision),
     lease: String(kv.lease),

@@ -15,18 +15,21 @@ export interface ReadResult {
   readonly revision: number;
 }
 
-export async function readAtOneRevision(client: EtcdClient, keys: readonly string[], deadline: number): Promise<ReadResult> {
+/** 'text': values decoded as UTF-8; 'bytes': their exact bytes, one char per byte ('latin1'). */
+export type ValueForm = 'text' | 'bytes';
+
+export async function readAtOneRevision(client: EtcdClient, keys: readonly string[], deadline: number, form: ValueForm = 'text'): Promise<ReadResult> {
   const unique = [...new Set(keys)];
   for (let attempt = 1; ; attempt++) {
     try {
-      return await readOnce(client, unique, deadline);
+      return await readOnce(client, unique, deadline, form);
     } catch (error) {
       if (attempt > COMPACTED_RETRIES || !isCompacted(error)) throw error;
     }
   }
 }
 
-async function readOnce(client: EtcdClient, keys: readonly string[], deadline: number): Promise<ReadResult> {
+async function readOnce(client: EtcdClient, keys: readonly string[], deadline: number, form: ValueForm): Promise<ReadResult> {
   const values = new Map<string, string>();
   let revision = 0;
   // Even no keys take one (empty) transaction: the caller needs the revision to watch from.
@@ -36,7 +39,7 @@ async function readOnce(client: EtcdClient, keys: readonly string[], deadline: n
     if (revision === 0) revision = res.revision;
     res.responses.forEach((op, j) => {
       const requested = batch[j]!;
-      for (const item of op.kvs) if (covers(requested, item.key)) values.set(item.key, item.value);
+      for (const item of op.kvs) if (covers(requested, item.key)) values.set(item.key, form === 'bytes' ? item.bytes : item.value);
     });
   }
   return { values, revision };

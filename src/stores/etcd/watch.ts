@@ -14,6 +14,7 @@ import type { StoreStatus, Update, WatchListener } from '../types.ts';
 import { messageOf, type EtcdClient, type WatchResponse, type WatchStream } from './client.ts';
 import { notify } from '../updates.ts';
 import { covers, watchedKeys } from './keys.ts';
+import type { ValueForm } from './read.ts';
 
 export interface WatchContext {
   readonly hosts: readonly string[];
@@ -24,6 +25,8 @@ export interface WatchContext {
   /** How long opening a stream and creating every watcher on it may take. */
   readonly connectTimeoutMs: number;
   readonly backoff: BackoffOptions;
+  /** Values as their exact bytes (templates) rather than UTF-8 text (coordinators); as `read` gives them. */
+  readonly valuesAs?: ValueForm;
 }
 
 interface Target {
@@ -102,7 +105,7 @@ export async function runWatch(ctx: WatchContext, keys: readonly string[], from:
         }
         clients.set(index, client);
       }
-      const end = await runSession(client, targets, ctx.connectTimeoutMs, healthy, (u) => notify(() => listener.update(u)), signal);
+      const end = await runSession(client, targets, ctx.connectTimeoutMs, ctx.valuesAs ?? 'text', healthy, (u) => notify(() => listener.update(u)), signal);
       if (end.kind === 'aborted') break;
       if (end.kind === 'resync') {
         resync = end.reason;
@@ -126,6 +129,7 @@ function runSession(
   client: EtcdClient,
   targets: readonly Target[],
   connectTimeoutMs: number,
+  valuesAs: ValueForm,
   healthy: () => void,
   deliver: (update: Update) => void,
   signal: AbortSignal,
@@ -214,7 +218,7 @@ function runSession(
         if (revision < t.next) continue;
         last = Math.max(last, revision);
         if (!covers(t.key, ev.kv.key)) continue;
-        changes.set(ev.kv.key, ev.type === 'delete' ? undefined : ev.kv.value);
+        changes.set(ev.kv.key, ev.type === 'delete' ? undefined : valuesAs === 'bytes' ? ev.kv.bytes : ev.kv.value);
       }
       // Only events move the resume point: during a catch-up the header's revision is the
       // store's current one, beyond what this response carried.
