@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../core/exit-codes.ts';
 import type { StoreOptions, TlsFiles } from '../types.ts';
-import type { ConsulWrite, KvListing, TlsMaterial } from './kv-client.ts';
+import { consulAuthFailure } from '../auth-failure.ts';
+import { ConsulResponseError, type ConsulWrite, type KvListing, type TlsMaterial } from './kv-client.ts';
 import { parseConsulNodes } from './nodes.ts';
 import { NodePool } from './pool.ts';
 
@@ -48,21 +49,30 @@ export function consulConnection(options: ConsulOptions, timeouts: ConsulTimeout
   const nodes = parseConsulNodes(options.nodes, options.scheme);
   const pool = new NodePool(nodes, readConsulTls(options.tls), options.token);
   const { requestTimeoutMs, waitMs } = timeouts;
+  const source = nodes.map((n) => n.url).join(', ');
   return {
-    source: nodes.map((n) => n.url).join(', '),
+    source,
     requestTimeoutMs,
     list(prefix, index, signal) {
       const query =
         index === undefined
           ? { timeoutMs: requestTimeoutMs, signal }
           : { index, waitMs, timeoutMs: waitMs + Math.ceil(waitMs / 16) + requestTimeoutMs, signal };
-      return pool.request((client) => client.list(prefix, query), signal);
+      return pool.request((client) => client.list(prefix, query), signal).catch((error: unknown) => {
+        throw refusedToken(error, source);
+      });
     },
     write(call, writeOptions, signal, timeoutMs = requestTimeoutMs) {
       return pool.request((client) => client.write(call, writeOptions, { timeoutMs, signal }), signal);
     },
     close: () => pool.destroy(),
   };
+}
+
+/** A 403 is Consul refusing the token (unknown, or without read rights): a ConfigError; else `error`. */
+function refusedToken(error: unknown, source: string): unknown {
+  if (!(error instanceof ConsulResponseError) || error.status !== 403) return error;
+  return consulAuthFailure(source, error.message);
 }
 
 /** Reads the CA, client certificate and key that CONFD_CLIENT_* name (both or neither of cert and key). */
