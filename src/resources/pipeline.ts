@@ -8,6 +8,7 @@ import { goPathJoin, KvStore, TemplateError, type CompiledTemplate, type ExtraFu
 import type { KeyCache } from './key-cache.ts';
 import type { TemplateResource } from './resource.ts';
 import { inspect, stageAndSwap, type Current, type Difference } from './stage-and-swap.ts';
+import { printableMissingKey, withoutValues } from './value-free-errors.ts';
 
 export type ResourceOutcome =
   | { readonly kind: 'unchanged' }
@@ -60,25 +61,20 @@ export function checkCommandFor(resource: TemplateResource, stagePath: string): 
   return command.replace(pattern, stagePath);
 }
 
-/**
- * Some function errors quote the value they choked on (`strconv.Atoi: parsing "s3cret"`), and a
- * value may be a password: those quotes are blanked before the message reaches a log.
- */
-export function withoutValues(message: string): string {
-  return message.replace(/(error calling \w+: |strconv\.\w+: parsing |json: |base64)(.*)$/s, (_m, head: string, tail: string) =>
-    head + tail.replace(/"(?:[^"\\]|\\.)*"/g, '"…"'),
-  );
-}
-
 export function render(resource: TemplateResource, template: CompiledTemplate, ctx: PipelineContext): Buffer | ResourceOutcome {
+  const values = resourceValues(resource, ctx);
   try {
-    const store = new KvStore(resourceValues(resource, ctx));
+    const store = new KvStore(values);
     return Buffer.from(template.render({ store, env: ctx.env, extras: ctx.extras }), 'utf8');
   } catch (error) {
+    // Nothing a value holds may reach a log: errors name keys instead (value-free-errors.ts).
     if (error instanceof TemplateError && error.key !== undefined) {
-      return { kind: 'missing-key', key: goPathJoin(resource.prefix, error.key), message: error.message };
+      const absolute = goPathJoin(resource.prefix, error.key);
+      const key = printableMissingKey(resource, error.key, absolute, (k) => resourceUses(resource, k, ctx.covers), error);
+      return { kind: 'missing-key', key, message: key === absolute ? error.message : error.message.replaceAll(`key does not exist: ${error.key}`, `key does not exist: ${key}`) };
     }
-    return { kind: 'render-failed', message: withoutValues(error instanceof Error ? error.message : String(error)) };
+    const named = new Map([...values].map(([k, v]) => [goPathJoin(resource.prefix, k), v]));
+    return { kind: 'render-failed', message: withoutValues(error instanceof Error ? error.message : String(error), named) };
   }
 }
 
