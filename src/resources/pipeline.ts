@@ -2,6 +2,7 @@
 // compare -> stage -> check -> swap. Each step's failure is a typed outcome that leaves the last
 // good file in place; nothing here throws past `processResource`.
 
+import { createHash } from 'node:crypto';
 import type { Logger } from '../core/log.ts';
 import { runCommand } from '../core/exec.ts';
 import { goPathJoin, KvStore, TemplateError, type CompiledTemplate, type ExtraFunctions } from '../render/index.ts';
@@ -17,8 +18,10 @@ export type ResourceOutcome =
   | { readonly kind: 'would-change'; readonly differences: readonly Difference[]; readonly current: Current; readonly after: Buffer; readonly mode: number }
   | { readonly kind: 'missing-key'; readonly key: string; readonly message: string }
   | { readonly kind: 'render-failed'; readonly message: string }
-  | { readonly kind: 'check-failed'; readonly message: string; readonly output: string }
-  | { readonly kind: 'write-failed'; readonly message: string };
+  /** `digest`: of the content rejected; `repeated`: rejected before, so check_cmd did not run again. */
+  | { readonly kind: 'check-failed'; readonly message: string; readonly output: string; readonly digest: string; readonly repeated?: boolean }
+  /** `code`: the errno code when the system refused (see write-retries.ts). */
+  | { readonly kind: 'write-failed'; readonly message: string; readonly code: string | undefined };
 
 export interface PipelineContext {
   readonly cache: KeyCache;
@@ -33,6 +36,8 @@ export interface PipelineContext {
   readonly syncOnly: boolean;
   readonly noop: boolean;
   readonly log: Logger;
+  /** The digest of the content check_cmd last rejected for this resource, if any. */
+  readonly rejectedDigest?: string | undefined;
 }
 
 /** The resource's keys as its template sees them: prefix stripped, as confd's setVars does. */
@@ -86,11 +91,16 @@ export async function processResource(resource: TemplateResource, template: Comp
   try {
     inspection = await inspect(desired);
   } catch (error) {
-    return { kind: 'write-failed', message: `cannot read ${resource.dest}: ${(error as Error).message}` };
+    return { kind: 'write-failed', message: `cannot read ${resource.dest}: ${(error as Error).message}`, code: (error as NodeJS.ErrnoException).code };
   }
   if (inspection.differences.length === 0) return { kind: 'unchanged' };
   if (ctx.noop) {
     return { kind: 'would-change', differences: inspection.differences, current: inspection.current, after: content, mode: inspection.target.mode };
+  }
+  // A check_cmd that rejected this very content would reject it again: it waits for a change.
+  const digest = createHash('sha256').update(content).digest('hex');
+  if (resource.checkCmd !== undefined && !ctx.syncOnly && digest === ctx.rejectedDigest) {
+    return { kind: 'check-failed', message: 'check_cmd already rejected this content', output: '', digest, repeated: true };
   }
   const check =
     resource.checkCmd === undefined || ctx.syncOnly
@@ -104,8 +114,8 @@ export async function processResource(resource: TemplateResource, template: Comp
     case 'written':
       return swapped;
     case 'check-failed':
-      return { kind: 'check-failed', message: `check_cmd failed (${swapped.failure})`, output: swapped.output };
+      return { kind: 'check-failed', message: `check_cmd failed (${swapped.failure})`, output: swapped.output, digest };
     case 'error':
-      return { kind: 'write-failed', message: swapped.message };
+      return { kind: 'write-failed', message: swapped.message, code: swapped.code };
   }
 }
