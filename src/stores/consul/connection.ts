@@ -49,18 +49,15 @@ export function consulConnection(options: ConsulOptions, timeouts: ConsulTimeout
   const nodes = parseConsulNodes(options.nodes, options.scheme);
   const pool = new NodePool(nodes, readConsulTls(options.tls), options.token);
   const { requestTimeoutMs, waitMs } = timeouts;
-  const source = nodes.map((n) => n.url).join(', ');
   return {
-    source,
+    source: nodes.map((n) => n.url).join(', '),
     requestTimeoutMs,
     list(prefix, index, signal) {
       const query =
         index === undefined
           ? { timeoutMs: requestTimeoutMs, signal }
           : { index, waitMs, timeoutMs: waitMs + Math.ceil(waitMs / 16) + requestTimeoutMs, signal };
-      return pool.request((client) => client.list(prefix, query), signal).catch((error: unknown) => {
-        throw refusedToken(error, source);
-      });
+      return pool.request((client) => client.list(prefix, query), signal);
     },
     write(call, writeOptions, signal, timeoutMs = requestTimeoutMs) {
       return pool.request((client) => client.write(call, writeOptions, { timeoutMs, signal }), signal);
@@ -69,8 +66,12 @@ export function consulConnection(options: ConsulOptions, timeouts: ConsulTimeout
   };
 }
 
-/** A 403 is Consul refusing the token (unknown, or without read rights): a ConfigError; else `error`. */
-function refusedToken(error: unknown, source: string): unknown {
+/**
+ * A 403 is Consul refusing the token (unknown, or without the rights): a ConfigError naming the
+ * setting; any other error as it is. For reads whose failure would otherwise be retried as an
+ * outage (the coordinator tells a Consul answer from a dead agent itself).
+ */
+export function refusedToken(error: unknown, source: string): unknown {
   if (!(error instanceof ConsulResponseError) || error.status !== 403) return error;
   return consulAuthFailure(source, error.message);
 }
