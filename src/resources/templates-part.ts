@@ -198,7 +198,8 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
     logLiveOutcome(r, outcome, log, retries.after(r, outcome));
     // reload_cmd runs when its own file is written; the app's reload waits for the whole batch.
     if (outcome.kind === 'written' && r.reloadCmd !== undefined) await batcher.written(r);
-    hold.settle(r, outcome.kind === 'written' || outcome.kind === 'unchanged', outcome.kind === 'written' && r.reloadCmd === undefined);
+    const signals = outcome.kind === 'written' && r.reloadCmd === undefined && r.reload.kind !== 'none' && !settings.syncOnly;
+    hold.settle(r, outcome.kind === 'written' || outcome.kind === 'unchanged', signals);
   }
 
   async function compileAll(): Promise<void> {
