@@ -1,9 +1,10 @@
-// A write that fails at run time because the disk is full is tried again with back-off, without
+// A write that fails at run time because the disk is full (or read-only) is tried again with back-off, without
 // any change of a key, and the app is reloaded once, on the whole batch: steward runs in a mount
 // namespace of its own with a tiny tmpfs for one of its two destinations, which the test fills
 // and then frees through /proc/<steward's pid>/root.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
@@ -31,19 +32,19 @@ function fill(path: string): void {
   throw new Error(`${path}: the filesystem did not fill up`);
 }
 
-describe('a full disk at run time', () => {
+describe('a write that fails at run time', () => {
   it('is retried without a key change, and the app reloads once, on the whole batch', async () => {
     const c = makeConfdir();
     const full = join(c.out, 'full');
     mkdirSync(full);
     const a = join(full, 'a.conf');
     const b = join(c.out, 'b.conf');
-    c.file('confd/conf.d/a.toml', `[template]\nsrc = "app.tmpl"\ndest = "${a}"\nkeys = ["/app"]\n`);
-    c.file('confd/conf.d/b.toml', `[template]\nsrc = "app.tmpl"\ndest = "${b}"\nkeys = ["/app"]\n`);
-    c.file('confd/templates/app.tmpl', TEMPLATE);
+    c.file('conf.d/a.toml', `[template]\nsrc = "app.tmpl"\ndest = "${a}"\nkeys = ["/app"]\n`);
+    c.file('conf.d/b.toml', `[template]\nsrc = "app.tmpl"\ndest = "${b}"\nkeys = ["/app"]\n`);
+    c.file('templates/app.tmpl', TEMPLATE);
     const values = c.file('values.yaml', 'app:\n  host: v1\n');
     const s = startSteward([NODE, APP], {
-      env: { CONFD_CONFDIR: join(c.dir, 'confd'), CONFD_BACKEND: 'file', CONFD_FILE: values, STEWARD_WAIT: '0', APP_WATCH_FILE: a },
+      env: { CONFD_CONFDIR: c.dir, CONFD_BACKEND: 'file', CONFD_FILE: values, STEWARD_WAIT: '0', APP_WATCH_FILE: a },
       tmpfs: { path: full, size: '64k' },
     });
     await s.line(/^ready/);
@@ -74,5 +75,34 @@ describe('a full disk at run time', () => {
     await s.signal('SIGTERM');
     assert.equal((await s.exited).code, 0);
     assert.equal(lines.filter((l) => l === 'got SIGHUP').length, 1);
+  });
+
+  it('retries a read-only filesystem until it is writable again', async () => {
+    const c = makeConfdir();
+    const ro = join(c.out, 'ro');
+    mkdirSync(ro);
+    const a = join(ro, 'a.conf');
+    c.file('conf.d/a.toml', `[template]\nsrc = "app.tmpl"\ndest = "${a}"\nkeys = ["/app"]\n`);
+    c.file('templates/app.tmpl', TEMPLATE);
+    const values = c.file('values.yaml', 'app:\n  host: v1\n');
+    const s = startSteward([NODE, APP], {
+      env: { CONFD_CONFDIR: c.dir, CONFD_BACKEND: 'file', CONFD_FILE: values, STEWARD_WAIT: '0', APP_WATCH_FILE: a },
+      tmpfs: { path: ro, size: '64k' },
+    });
+    await s.line(/^ready/);
+    const pid = await s.stewardPid();
+    const remount = (how: 'ro' | 'rw'): void => {
+      execFileSync('nsenter', [`--mount=/proc/${pid}/ns/mnt`, 'mount', '-o', `remount,${how}`, ro]);
+    };
+    remount('ro');
+    replaceAtomically(values, 'app:\n  host: v2\n');
+    const logs = () => logRecords(s.stderr());
+    await until('a failed write naming EROFS', () => logs().some((l) => /^cannot update .*a\.conf; keeping the last one and trying again in/.test(String(l['msg'])) && /EROFS/.test(String(l['error']))));
+    assert.ok(!s.stdoutLines().includes('got SIGHUP'));
+    remount('rw');
+    await s.line(/^got SIGHUP$/, 20_000);
+    await s.line(/^file=host=v2\|$/);
+    await s.signal('SIGTERM');
+    assert.equal((await s.exited).code, 0);
   });
 });
