@@ -12,7 +12,7 @@
 
 import type { BackoffOptions } from '../core/process-control/backoff.ts';
 import { goPathClean } from '../render/index.ts';
-import { apiKey, consulConnection } from '../stores/consul/connection.ts';
+import { apiKey, consulConnection, refusedToken } from '../stores/consul/connection.ts';
 import { runConsulWatch, type Listing, type PrefixState, type WatchDeps } from '../stores/consul/watch.ts';
 import type { Backend, BackendOptions, Cursor, Snapshot, WatchListener } from './backend.ts';
 import { selectValues } from './file/updates.ts';
@@ -96,7 +96,8 @@ export function createConsulBackend(options: BackendOptions, tuning: ConsulBacke
       } catch (error) {
         local.abort();
         signal.throwIfAborted();
-        throw error;
+        // A refused token is refused again: exit 78 rather than retrying until the timeout.
+        throw refusedToken(error, connection.source);
       }
       const values = new Map<string, string>();
       const indexes = new Map<string, number>();

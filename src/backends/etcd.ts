@@ -4,6 +4,7 @@
 
 import type { BackoffOptions } from '../core/process-control/backoff.ts';
 import { within } from '../core/process-control/deadline.ts';
+import { etcdAuthFailure } from '../stores/auth-failure.ts';
 import { messageOf, type EtcdClient } from '../stores/etcd/client.ts';
 import { etcdConnection } from '../stores/etcd/connection.ts';
 import { covers } from '../stores/etcd/keys.ts';
@@ -63,6 +64,7 @@ export function createEtcdBackend(options: BackendOptions, tuning: Partial<EtcdT
       return await within(readAtOneRevision(client, keys, deadline, 'bytes'), deadline - Date.now(), abort, `no answer within ${t.requestTimeoutMs} ms`);
     } catch (error) {
       if (abort.aborted) throw abort.reason;
+      if ((await load()).isAuthFailure(error)) throw etcdAuthFailure(source, messageOf(error));
       throw new Error(`cannot read ${keys.length} key(s) from etcd at ${source}: ${messageOf(error)}`, { cause: error });
     }
   };

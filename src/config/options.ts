@@ -206,6 +206,10 @@ export const OPTIONS = {
     section: 'templates',
     help: 'Longest a check_cmd or reload_cmd may run before it is stopped and counted as failed.',
   }),
+  reloadHold: durationOption('reload-hold', '30s', {
+    section: 'templates',
+    help: 'When a resource of a batch of changes cannot be installed, how long the app\'s reload waits for it; the files that did change are installed at once.',
+  }),
   configTimeout: durationOption('config-timeout', '60s', {
     section: 'templates',
     help: 'How long to wait for missing keys and an unreachable backend before the app starts.',

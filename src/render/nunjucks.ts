@@ -25,12 +25,13 @@ interface EnvironmentInternals {
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 const LOCATION = /\[Line (\d+), Column (\d+)\]/;
+const NOT_FOUND = /(template not found: )([^\n]*)/;
 const UNDEFINED_OUTPUT = /attempted to output null or undefined value/;
 
 // nunjucks reports parse errors with 1-based lines and columns, but render errors with its
 // 0-based internal positions, and none at all for the first line.
-function located(error: unknown, name: string, key: string | undefined, phase: 'parse' | 'render'): TemplateError {
-  const message = errorText(error);
+function located(error: unknown, name: string, key: string | undefined, phase: 'parse' | 'render', text: string): TemplateError {
+  const message = withoutComputedName(errorText(error), text);
   const m = LOCATION.exec(message);
   // Except an undefined value output (throwOnUndefined), whose position nunjucks gives 1-based.
   const undefinedOutput = UNDEFINED_OUTPUT.test(message);
@@ -43,6 +44,14 @@ function located(error: unknown, name: string, key: string | undefined, phase: '
   const column = m === null ? undefined : Number(m[2]) + shift;
   const where = line === undefined ? name : column === undefined ? `${name}:${line}` : `${name}:${line}:${column}`;
   return new TemplateError(`${where}: ${cause}`, { template: name, line, column, key });
+}
+
+// `{% include getv("/a") %}` makes a value the name of a template, and nunjucks prints the name
+// it could not find: a name the template does not spell out is not printed.
+function withoutComputedName(message: string, text: string): string {
+  return message.replace(NOT_FOUND, (whole, head: string, missing: string) =>
+    ['"', "'"].some((q) => text.includes(`${q}${missing}${q}`)) ? whole : `${head}a name computed by the template`,
+  );
 }
 
 export function createNunjucksEngine(nunjucks: Nunjucks, world: ConfdWorld = createSystemWorld()): TemplateEngine {
@@ -60,7 +69,7 @@ export function createNunjucksEngine(nunjucks: Nunjucks, world: ConfdWorld = cre
       try {
         template = new nunjucks.Template(text, env, name, true);
       } catch (error) {
-        throw located(error, name, undefined, 'parse');
+        throw located(error, name, undefined, 'parse', text);
       }
       // nunjucks keeps no syntax tree once it has compiled, so the text is parsed once more, but
       // only when someone asks: start-up compiles every template and rarely needs to know.
@@ -96,7 +105,7 @@ export function createNunjucksEngine(nunjucks: Nunjucks, world: ConfdWorld = cre
           try {
             return template.render(globals);
           } catch (error) {
-            throw located(error, name, missing, 'render');
+            throw located(error, name, missing, 'render', text);
           }
         },
       };

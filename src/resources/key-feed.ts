@@ -7,7 +7,7 @@ import type { Backend, BackendStatus, Cursor, Snapshot, Update } from '../backen
 import { formatDuration } from '../config/values.ts';
 import { exponentialBackoff } from '../core/process-control/backoff.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
-import { UnavailableError } from '../core/exit-codes.ts';
+import { ConfigError, UnavailableError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';
 import { pause, timeoutSignal } from '../core/process-control/clock-waits.ts';
 import type { KeyCache } from './key-cache.ts';
@@ -93,7 +93,8 @@ export function createKeyFeed(o: KeyFeedOptions): KeyFeed {
       try {
         return await readOnce(b, keys, abort);
       } catch (error) {
-        if (abort.aborted) throw error;
+        // A store that refuses the credentials refuses them again: exit 78 at once.
+        if (abort.aborted || error instanceof ConfigError) throw error;
         const lastError = errorText(error);
         const left = deadline - clock.monotonic();
         if (left <= 0) {

@@ -2,6 +2,7 @@
 // compare -> stage -> check -> swap. Each step's failure is a typed outcome that leaves the last
 // good file in place; nothing here throws past `processResource`.
 
+import { createHash } from 'node:crypto';
 import type { Logger } from '../core/log.ts';
 import { runCommand } from '../core/exec.ts';
 import { goPathJoin, storeFor, TemplateError, type CompiledTemplate, type ExtraFunctions } from '../render/index.ts';
@@ -9,6 +10,7 @@ import type { KeyCache } from './key-cache.ts';
 import type { TemplateResource } from './resource.ts';
 import { inspect, stageAndSwap, type Current, type Difference } from './stage-and-swap.ts';
 import { errorText } from '../core/error-text.ts';
+import { printableMissingKey, withoutValues } from './value-free-errors.ts';
 
 export type ResourceOutcome =
   | { readonly kind: 'unchanged' }
@@ -17,8 +19,10 @@ export type ResourceOutcome =
   | { readonly kind: 'would-change'; readonly differences: readonly Difference[]; readonly current: Current; readonly after: Buffer; readonly mode: number }
   | { readonly kind: 'missing-key'; readonly key: string; readonly message: string }
   | { readonly kind: 'render-failed'; readonly message: string }
-  | { readonly kind: 'check-failed'; readonly message: string; readonly output: string }
-  | { readonly kind: 'write-failed'; readonly message: string };
+  /** `digest`: of the content rejected; `repeated`: rejected before, so check_cmd did not run again. */
+  | { readonly kind: 'check-failed'; readonly message: string; readonly output: string; readonly digest: string; readonly repeated?: boolean }
+  /** `code`: the errno code when the system refused (see write-retries.ts). */
+  | { readonly kind: 'write-failed'; readonly message: string; readonly code: string | undefined };
 
 export interface PipelineContext {
   readonly cache: KeyCache;
@@ -33,6 +37,8 @@ export interface PipelineContext {
   readonly syncOnly: boolean;
   readonly noop: boolean;
   readonly log: Logger;
+  /** The digest of the content check_cmd last rejected for this resource, if any. */
+  readonly rejectedDigest?: string | undefined;
 }
 
 /** The resource's keys as its template sees them: prefix stripped, as confd's setVars does. */
@@ -61,26 +67,21 @@ export function checkCommandFor(resource: TemplateResource, stagePath: string): 
   return command.replace(pattern, stagePath);
 }
 
-/**
- * Some function errors quote the value they choked on (`strconv.Atoi: parsing "s3cret"`), and a
- * value may be a password: those quotes are blanked before the message reaches a log.
- */
-export function withoutValues(message: string): string {
-  return message.replace(/(error calling \w+: |strconv\.\w+: parsing |json: |base64)(.*)$/s, (_m, head: string, tail: string) =>
-    head + tail.replace(/"(?:[^"\\]|\\.)*"/g, '"…"'),
-  );
-}
-
 export function render(resource: TemplateResource, template: CompiledTemplate, ctx: PipelineContext): Buffer | ResourceOutcome {
+  const values = resourceValues(resource, ctx);
   try {
     // Values are byte strings; the Go engine renders bytes (encoding 'latin1'), nunjucks text.
-    const store = storeFor(template, resourceValues(resource, ctx), (key) => goPathJoin(resource.prefix, key));
+    const store = storeFor(template, values, (key) => goPathJoin(resource.prefix, key));
     return Buffer.from(template.render({ store, env: ctx.env, extras: ctx.extras }), template.encoding);
   } catch (error) {
+    // Nothing a value holds may reach a log: errors name keys instead (value-free-errors.ts).
     if (error instanceof TemplateError && error.key !== undefined) {
-      return { kind: 'missing-key', key: goPathJoin(resource.prefix, error.key), message: error.message };
+      const absolute = goPathJoin(resource.prefix, error.key);
+      const key = printableMissingKey(resource, error.key, absolute, (k) => resourceUses(resource, k, ctx.covers), error);
+      return { kind: 'missing-key', key, message: key === absolute ? error.message : error.message.replaceAll(`key does not exist: ${error.key}`, `key does not exist: ${key}`) };
     }
-    return { kind: 'render-failed', message: withoutValues(errorText(error)) };
+    const named = new Map([...values].map(([k, v]) => [goPathJoin(resource.prefix, k), v]));
+    return { kind: 'render-failed', message: withoutValues(errorText(error), named) };
   }
 }
 
@@ -92,11 +93,16 @@ export async function processResource(resource: TemplateResource, template: Comp
   try {
     inspection = await inspect(desired);
   } catch (error) {
-    return { kind: 'write-failed', message: `cannot read ${resource.dest}: ${(error as Error).message}` };
+    return { kind: 'write-failed', message: `cannot read ${resource.dest}: ${(error as Error).message}`, code: (error as NodeJS.ErrnoException).code };
   }
   if (inspection.differences.length === 0) return { kind: 'unchanged' };
   if (ctx.noop) {
     return { kind: 'would-change', differences: inspection.differences, current: inspection.current, after: content, mode: inspection.target.mode };
+  }
+  // A check_cmd that rejected this very content would reject it again: it waits for a change.
+  const digest = createHash('sha256').update(content).digest('hex');
+  if (resource.checkCmd !== undefined && !ctx.syncOnly && digest === ctx.rejectedDigest) {
+    return { kind: 'check-failed', message: 'check_cmd already rejected this content', output: '', digest, repeated: true };
   }
   const check =
     resource.checkCmd === undefined || ctx.syncOnly
@@ -113,8 +119,8 @@ export async function processResource(resource: TemplateResource, template: Comp
     case 'written':
       return swapped;
     case 'check-failed':
-      return { kind: 'check-failed', message: `check_cmd failed (${swapped.failure})`, output: swapped.output };
+      return { kind: 'check-failed', message: `check_cmd failed (${swapped.failure})`, output: swapped.output, digest };
     case 'error':
-      return { kind: 'write-failed', message: swapped.message };
+      return { kind: 'write-failed', message: swapped.message, code: swapped.code };
   }
 }

@@ -25,6 +25,8 @@ export interface RenderQueueOptions {
   readonly render: (resource: TemplateResource) => Promise<ResourceOutcome>;
   /** Hears every outcome before the resource may render again. */
   readonly onOutcome: (resource: TemplateResource, outcome: ResourceOutcome) => Promise<void> | void;
+  /** What was due will not render after all (`clear`, `replace`, `stop`). */
+  readonly onClear?: () => void;
 }
 
 export interface RenderQueue {
@@ -110,6 +112,7 @@ export function createRenderQueue(o: RenderQueueOptions): RenderQueue {
   function clear(): void {
     due.clear();
     for (const q of quiet.values()) q.cancel();
+    o.onClear?.();
     pump();
   }
 

@@ -60,7 +60,8 @@ export interface Inspection {
 export type SwapOutcome =
   | { readonly kind: 'written'; readonly differences: readonly Difference[]; readonly inPlace: boolean }
   | { readonly kind: 'check-failed'; readonly failure: string; readonly output: string }
-  | { readonly kind: 'error'; readonly message: string };
+  /** `code`: the errno code (ENOSPC, EROFS, ...) when the system refused. */
+  | { readonly kind: 'error'; readonly message: string; readonly code: string | undefined };
 
 export type Check = (stagePath: string) => Promise<{ ok: boolean; failure: string | undefined; output: string }>;
 
@@ -149,7 +150,7 @@ async function writeAll(handle: FileHandle, content: Buffer): Promise<void> {
   let offset = 0;
   while (offset < content.length) {
     const { bytesWritten } = await handle.write(content, offset, content.length - offset, offset);
-    if (bytesWritten === 0) throw new Error(`no space to write ${content.length} bytes (wrote ${offset})`);
+    if (bytesWritten === 0) throw Object.assign(new Error(`no space to write ${content.length} bytes (wrote ${offset})`), { code: 'ENOSPC' });
     offset += bytesWritten;
   }
 }
@@ -215,7 +216,7 @@ export async function stageAndSwap(desired: Desired, inspection: Inspection, opt
     await fsyncDirectory(dir);
     return { kind: 'written', differences: inspection.differences, inPlace };
   } catch (error) {
-    return { kind: 'error', message: (error as Error).message };
+    return { kind: 'error', message: (error as Error).message, code: (error as NodeJS.ErrnoException).code };
   } finally {
     if (stage !== undefined && !options.keepStageFile) await unlink(stage).catch(() => {});
   }

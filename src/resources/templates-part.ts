@@ -8,7 +8,8 @@
 //   2. templates-part.ts  keysChanged (below) tells the queue which resources read one of them
 //   3. render-queue.ts    after its quiescence the resource is due and renders (renderResource below)
 //   4. pipeline.ts        render, compare, stage, check_cmd, swap: an outcome, which onOutcome
-//                         (below) logs and, for a written file, hands to
+//                         (below) logs (write-retries.ts renders a failed write again later) and
+//                         hands to reload-hold.ts, which holds the reload until the batch is whole,
 //   5. reload-batcher.ts  reload_cmd, or one 'app.reload' (or 'app.restart') per batch on the bus,
 //                         on which init/supervisor.ts signals the app.
 // At start-up the same queue renders every resource at once, and first-render.ts holds the app
@@ -17,6 +18,7 @@
 
 import type { Backend } from '../backends/backend.ts';
 import type { Settings } from '../config/options.ts';
+import { formatDuration } from '../config/values.ts';
 import type { Bus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { ConfigError } from '../core/exit-codes.ts';
@@ -33,14 +35,17 @@ import { createKeyFeed } from './key-feed.ts';
 import { noopReport } from './noop-report.ts';
 import { processResource, resourceUses, type ResourceOutcome } from './pipeline.ts';
 import { createReloadBatcher, runReloadCommandsOnce } from './reload-batcher.ts';
+import { createReloadHold } from './reload-hold.ts';
 import { keysOf, resourceReloader } from './reload-resources.ts';
 import { createRenderQueue } from './render-queue.ts';
 import type { TemplateResource } from './resource.ts';
 import { errorText } from '../core/error-text.ts';
+import { createWriteRetries } from './write-retries.ts';
 
 /** The settings the templates part reads (parts.ts builds them). */
 export const TEMPLATES_SETTINGS = [
   'check', 'noop', 'once', 'syncOnly', 'keepStageFile', 'watchTemplates', 'confdir', 'wait', 'interval', 'commandTimeout', 'configTimeout',
+  'reloadHold',
 ] as const;
 export type TemplatesSettings = Pick<Settings, (typeof TEMPLATES_SETTINGS)[number]>;
 
@@ -72,8 +77,11 @@ async function loadEngine(name: EngineName, extraNames: readonly string[]): Prom
   return loadGoEngine({ extraFunctionNames: extraNames });
 }
 
-/** A live render keeps the last good file whatever goes wrong: the log says what and why. */
-function logLiveOutcome(r: TemplateResource, outcome: ResourceOutcome, log: Logger): void {
+/**
+ * A live render keeps the last good file whatever goes wrong: the log says what and why, in one
+ * line per attempt (`retryInMs`: when a failed write is tried again).
+ */
+function logLiveOutcome(r: TemplateResource, outcome: ResourceOutcome, log: Logger, retryInMs: number | undefined): void {
   const fields = { resource: r.name, dest: r.dest };
   switch (outcome.kind) {
     case 'unchanged':
@@ -86,11 +94,15 @@ function logLiveOutcome(r: TemplateResource, outcome: ResourceOutcome, log: Logg
       log.error(`key ${outcome.key} is missing; keeping the last ${r.dest}`, { ...fields, error: outcome.message });
       return;
     case 'check-failed':
-      log.error(`check_cmd rejected the new ${r.dest}; keeping the last one`, { ...fields, error: outcome.message, output: outcome.output });
+      if (outcome.repeated === true) log.info(`check_cmd already rejected this ${r.dest}; keeping the last one until a change`, fields);
+      else log.error(`check_cmd rejected the new ${r.dest}; keeping the last one until a change`, { ...fields, error: outcome.message, output: outcome.output });
       return;
     case 'render-failed':
-    case 'write-failed':
       log.error(`cannot update ${r.dest}; keeping the last one`, { ...fields, error: outcome.message });
+      return;
+    case 'write-failed':
+      if (retryInMs === undefined) log.error(`cannot update ${r.dest}; keeping the last one`, { ...fields, error: outcome.message });
+      else log.error(`cannot update ${r.dest}; keeping the last one and trying again in ${formatDuration(retryInMs)}`, { ...fields, error: outcome.message, retryInMs });
       return;
     case 'would-change':
       return;
@@ -111,8 +123,18 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
   const preload = settings.check ? Promise.resolve() : (o.preloadBackend?.() ?? Promise.resolve()).catch(() => {});
   const feed = createKeyFeed({ cache, clock, log, backend: o.backend, openBackend: o.openBackend, configTimeoutMs: settings.configTimeout, onChange: keysChanged, onStatus: () => wakeup.fire() });
   const batcher = createReloadBatcher({ bus: o.bus, clock, log, env, commandTimeoutMs: settings.commandTimeout, syncOnly: settings.syncOnly });
-  const queue = createRenderQueue({ resources: o.resources, clock, log, waitOf: (r) => r.wait ?? settings.wait, render: renderResource, onOutcome });
+  const queue = createRenderQueue({ resources: o.resources, clock, log, waitOf: (r) => r.wait ?? settings.wait, render: renderResource, onOutcome, onClear });
+  const hold = createReloadHold({ clock, log, holdMs: settings.reloadHold, release: (written) => written.forEach((r) => void batcher.written(r)) });
+  const retries = createWriteRetries({ clock, retry: (r) => queue.now(r) });
+  /** The digest of the content each resource's check_cmd last rejected. */
+  const rejected = new WeakMap<TemplateResource, string>();
   const offExtras = (o.extrasChangeOn ?? []).flatMap(({ functions, events }) => events.map((event) => o.bus.on(event, () => extrasChanged(functions))));
+
+  // What was due will not render (--watch-templates replaces the resources, or steward stops).
+  function onClear(): void {
+    retries.clear();
+    hold.clear(!stopping.signal.aborted);
+  }
 
   async function compiled(r: TemplateResource): Promise<CompiledTemplate> {
     const template = await source.compiled(r.src, r.engine, r.templateText);
@@ -123,17 +145,24 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
   function keysChanged(keys: readonly string[]): void {
     const b = feed.backend;
     if (b === undefined) return;
-    for (const r of queue.resources) if (keys.some((key) => resourceUses(r, key, (requested, k) => b.covers(requested, k)))) queue.changed(r);
+    changed(queue.resources.filter((r) => keys.some((key) => resourceUses(r, key, (requested, k) => b.covers(requested, k)))));
+  }
+
+  /** A change makes `due` render (after their quiescence, once live), as one batch. */
+  function changed(due: readonly TemplateResource[]): void {
+    if (queue.phase === 'live' && due.length > 0) hold.due(due);
+    for (const r of due) queue.changed(r);
     wakeup.fire();
   }
 
   function extrasChanged(functions: readonly string[]): void {
-    for (const r of queue.resources) {
-      // An engine that cannot tell what a template calls gets every change.
-      const called = calls.get(r);
-      if (called === undefined || functions.some((f) => called.has(f))) queue.changed(r);
-    }
-    wakeup.fire();
+    changed(
+      queue.resources.filter((r) => {
+        // An engine that cannot tell what a template calls gets every change.
+        const called = calls.get(r);
+        return called === undefined || functions.some((f) => called.has(f));
+      }),
+    );
   }
 
   async function renderResource(r: TemplateResource): Promise<ResourceOutcome> {
@@ -151,6 +180,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
         syncOnly: settings.syncOnly,
         noop: settings.noop,
         log,
+        rejectedDigest: rejected.get(r),
       });
     } catch (error) {
       // A template that no longer compiles (or is gone) is a failed render: the last file stays.
@@ -164,8 +194,13 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
       takeStartUpOutcome(r, outcome, queue, log);
       return;
     }
-    logLiveOutcome(r, outcome, log);
-    if (outcome.kind === 'written') await batcher.written(r);
+    if (outcome.kind === 'check-failed') rejected.set(r, outcome.digest);
+    else if (outcome.kind === 'written' || outcome.kind === 'unchanged') rejected.delete(r);
+    logLiveOutcome(r, outcome, log, retries.after(r, outcome));
+    // reload_cmd runs when its own file is written; the app's reload waits for the whole batch.
+    if (outcome.kind === 'written' && r.reloadCmd !== undefined) await batcher.written(r);
+    const signals = outcome.kind === 'written' && r.reloadCmd === undefined && r.reload.kind !== 'none' && !settings.syncOnly;
+    hold.settle(r, outcome.kind === 'written' || outcome.kind === 'unchanged', signals);
   }
 
   async function compileAll(): Promise<void> {
@@ -209,6 +244,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
     async stop(ctx: StopContext) {
       for (const off of offExtras) off();
       stopping.abort();
+      retries.stop();
       feed.stop();
       queue.stop();
       await settlesWithin(queue.idle(), ctx.deadline - clock.monotonic(), clock);

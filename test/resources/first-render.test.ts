@@ -106,7 +106,7 @@ describe('first render', () => {
   });
 
   it('stops at the first failure, and nothing renders after it', async () => {
-    const h = harness([a, b, c], new Map<TemplateResource, ResourceOutcome>([[b, { kind: 'check-failed', message: 'check_cmd failed (exit status 1)', output: 'bad\nline' }]]));
+    const h = harness([a, b, c], new Map<TemplateResource, ResourceOutcome>([[b, { kind: 'check-failed', message: 'check_cmd failed (exit status 1)', output: 'bad\nline', digest: '' }]]));
     await assert.rejects(h.done, (e: unknown) => e instanceof ConfigError && e.message === 'b: check_cmd failed (exit status 1) for /out/b: bad | line');
     h.queue.changed(c);
     await h.queue.idle();

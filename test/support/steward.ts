@@ -36,6 +36,11 @@ export interface StartOptions {
   /** Run as PID 1 of a new pid namespace (default true). */
   readonly pid1?: boolean;
   readonly cwd?: string;
+  /**
+   * A tmpfs of `size` mounted at `path` (an existing directory) in steward's own mount namespace
+   * (with pid1 only). The test reaches it through /proc/<steward's pid>/root.
+   */
+  readonly tmpfs?: { readonly path: string; readonly size: string };
 }
 
 const running = new Set<ChildProcess>();
@@ -63,8 +68,12 @@ export function startSteward(args: readonly string[], options: StartOptions = {}
   const pid1 = options.pid1 ?? true;
   const env: Record<string, string | undefined> = { ...process.env, STEWARD_LOG_FORMAT: 'json', ...options.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  // --mount-proc gives the namespace its own mounts; sh mounts the tmpfs and becomes steward.
+  const command = options.tmpfs === undefined
+    ? [STEWARD, ...args]
+    : ['sh', '-ec', 'mount -t tmpfs -o size="$1" tmpfs "$2"; shift 2; exec "$@"', 'sh', options.tmpfs.size, options.tmpfs.path, STEWARD, ...args];
   const proc = pid1
-    ? spawn('unshare', ['--pid', '--fork', '--mount-proc', STEWARD, ...args], { env, cwd: options.cwd ?? ROOT, stdio: 'pipe' })
+    ? spawn('unshare', ['--pid', '--fork', '--mount-proc', ...command], { env, cwd: options.cwd ?? ROOT, stdio: 'pipe' })
     : spawn(STEWARD, [...args], { env, cwd: options.cwd ?? ROOT, stdio: 'pipe' });
   running.add(proc);
   proc.once('exit', () => running.delete(proc));

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../../core/exit-codes.ts';
 import type { StoreOptions, TlsFiles } from '../types.ts';
-import type { ConsulWrite, KvListing, TlsMaterial } from './kv-client.ts';
+import { consulAuthFailure } from '../auth-failure.ts';
+import { ConsulResponseError, type ConsulWrite, type KvListing, type TlsMaterial } from './kv-client.ts';
 import { parseConsulNodes } from './nodes.ts';
 import { NodePool } from './pool.ts';
 
@@ -63,6 +64,16 @@ export function consulConnection(options: ConsulOptions, timeouts: ConsulTimeout
     },
     close: () => pool.destroy(),
   };
+}
+
+/**
+ * A 403 is Consul refusing the token (unknown, or without the rights): a ConfigError naming the
+ * setting; any other error as it is. For reads whose failure would otherwise be retried as an
+ * outage (the coordinator tells a Consul answer from a dead agent itself).
+ */
+export function refusedToken(error: unknown, source: string): unknown {
+  if (!(error instanceof ConsulResponseError) || error.status !== 403) return error;
+  return consulAuthFailure(source, error.message);
 }
 
 /** Reads the CA, client certificate and key that CONFD_CLIENT_* name (both or neither of cert and key). */

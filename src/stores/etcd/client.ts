@@ -122,6 +122,12 @@ export interface EtcdDriver {
   isConnectionError(error: unknown): boolean;
   /** etcd answered that the lease does not exist (revoked, or expired). */
   isLeaseGone(error: unknown): boolean;
+  /**
+   * etcd refused the login or the user's access (a wrong user name or password, an invalid
+   * token, no login where authentication is on, no permission on the keys): a configuration
+   * error, which no retry mends.
+   */
+  isAuthFailure(error: unknown): boolean;
 }
 
 /** An error's message, without the empty "Resolution note" gRPC appends to connection errors. */

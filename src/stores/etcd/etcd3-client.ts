@@ -19,6 +19,13 @@ export async function loadEtcd3Driver(settings: ConnectionSettings): Promise<Etc
     connect: (hosts) => adapt(etcd, createClient(etcd, hosts, settings)),
     isConnectionError: (error) => error instanceof Error && (etcd.isRecoverableError(error) || error instanceof etcd.ClientRuntimeError),
     isLeaseGone: (error) => error instanceof etcd.EtcdLeaseInvalidError || (error instanceof Error && error.message.includes('requested lease not found')),
+    isAuthFailure: (error) =>
+      error instanceof etcd.EtcdAuthenticationFailedError ||
+      error instanceof etcd.EtcdInvalidAuthTokenError ||
+      error instanceof etcd.EtcdPermissionDeniedError ||
+      error instanceof etcd.GRPCUnauthenticatedError ||
+      // etcd3 maps no class to these.
+      (error instanceof Error && /etcdserver: (user name is empty|user name not found|invalid auth token|permission denied|authentication failed)/.test(error.message)),
   };
 }
 
