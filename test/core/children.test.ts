@@ -82,7 +82,8 @@ describe('every child follows one rule', () => {
         STEWARD_BACKUP_DB_KEEP_LAST: '2',
       },
     });
-    await s.line(/^ready .*uid=65534/);
+    // A ceiling for a loaded machine: the resource renders and its check runs before the app starts.
+    await s.line(/^ready .*uid=65534/, 30_000);
     await until('every child to say who it is', () =>
       ['check.id', 'hook.id', 'asapp.id', 'asdaemon.id'].every((f) => read(join(dir, f)) !== '') && existsSync(dest) && readdirSync(dest).some((n) => !n.includes('.tmp.')),
     );
@@ -108,7 +109,8 @@ describe('every child follows one rule', () => {
         STEWARD_ON_LOCK_ACQUIRED: `sh -c 'echo $(id -u) $HOME > ${dir}/hook.id'`,
       },
     });
-    await s.line(/^ready .*uid=65534/);
+    // A ceiling for a loaded machine, not a promise about start-up time.
+    await s.line(/^ready .*uid=65534/, 30_000);
     await until('the hook to say who it is', () => read(join(dir, 'hook.id')) !== '');
     assert.equal(read(join(dir, 'hook.id')), '1 /usr/sbin\n');
   });
