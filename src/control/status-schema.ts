@@ -7,7 +7,7 @@ const health = { enum: ['starting', 'healthy', 'unhealthy'] };
 
 export const STATUS_SCHEMA = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'https://github.com/steward/steward/docs/operations.md#status',
+  $id: 'urn:steward:status',
   title: 'steward status',
   type: 'object',
   additionalProperties: false,
