@@ -3,6 +3,7 @@
 
 import type { Bus } from '../core/bus.ts';
 import type { Role } from '../core/events.ts';
+import { loadPromClient } from './prom-client-parts.ts';
 import type { StatusBoard } from './status-board.ts';
 
 export interface Metrics {
@@ -17,9 +18,9 @@ const HEALTH_VALUE = { unhealthy: 0, healthy: 1, starting: 2 } as const;
 
 /** Subscribes to the bus at once; call before the parts start. */
 export async function createMetrics(bus: Bus, board: StatusBoard): Promise<Metrics> {
-  const prom = await import('prom-client');
+  const prom = await loadPromClient();
   const registry = new prom.Registry();
-  prom.collectDefaultMetrics({ register: registry, prefix: 'steward_' });
+  prom.processMetrics(registry, 'steward_');
   const opts = <N extends string>(name: string, help: string, labelNames: readonly N[]) => ({ name, help, labelNames, registers: [registry] });
 
   const renders = new prom.Counter(opts('steward_renders_total', 'Renders of a template resource, whatever their outcome.', ['resource']));
