@@ -112,6 +112,12 @@ function choiceOption<T extends string>(flag: string, choices: readonly T[], fal
   return spec(flag, common, choices.join('|'), fallback, (raw, source) => parseChoice(raw, source, choices), fallback);
 }
 
+/** An HTTP endpoint's address, off when unset. */
+function addressOption(flag: string, what: string): OptionSpec<ListenAddress | undefined> {
+  const help = `${what} (HOST:PORT; a bare PORT binds to 127.0.0.1). Off when unset.`;
+  return spec<ListenAddress | undefined>(flag, { section: 'operations', help }, 'HOST:PORT', undefined, parseListenAddress, undefined);
+}
+
 export const RESTART_POLICIES = ['never', 'on-failure', 'always'] as const;
 export type RestartPolicy = (typeof RESTART_POLICIES)[number];
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -344,14 +350,8 @@ export const OPTIONS = {
     section: 'operations',
     help: 'Unix socket for steward --health, --status, --reload, --run-job: auto = /run/steward.sock when /run is writable, else $XDG_RUNTIME_DIR/steward.sock; off = none (docs/operations.md).',
   }, 'PATH'),
-  statusAddr: spec<ListenAddress | undefined>('status-addr', {
-    section: 'operations',
-    help: 'Serve /healthz and /status over HTTP here (HOST:PORT; a bare PORT binds to 127.0.0.1). Off when unset.',
-  }, 'HOST:PORT', undefined, parseListenAddress, undefined),
-  metricsAddr: spec<ListenAddress | undefined>('metrics-addr', {
-    section: 'operations',
-    help: 'Serve Prometheus metrics at /metrics here (HOST:PORT; a bare PORT binds to 127.0.0.1). Off when unset.',
-  }, 'HOST:PORT', undefined, parseListenAddress, undefined),
+  statusAddr: addressOption('status-addr', 'Serve /healthz and /status over HTTP here'),
+  metricsAddr: addressOption('metrics-addr', 'Serve Prometheus metrics at /metrics here'),
 
   logLevel: choiceOption('log-level', LOG_LEVELS, 'info', {
     section: 'logging',
