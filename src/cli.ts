@@ -86,8 +86,10 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   const { startOperator } = await import('./control/operator.ts');
   const operator = await startOperator({
     controlSocket: settings.controlSocket,
-    statusAddr: settings.statusAddr,
-    metricsAddr: settings.metricsAddr,
+    // `docker exec c steward --once` inherits the container's addresses, which the running
+    // steward holds: a one-shot run serves no endpoint.
+    statusAddr: runsNoApp ? undefined : settings.statusAddr,
+    metricsAddr: runsNoApp ? undefined : settings.metricsAddr,
     env,
     version: version(),
     bus,

@@ -10,7 +10,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { STATUS_SCHEMA } from '../../src/control/status-schema.ts';
 import type { StatusDocument } from '../../src/control/status-document.ts';
 import { client, fileConfig, freePort, socketDir } from '../support/operator.ts';
-import { APP, NODE, ROOT, startSteward, stopAllStewards } from '../support/steward.ts';
+import { APP, NODE, ROOT, runSteward, startSteward, stopAllStewards } from '../support/steward.ts';
 import { until } from '../support/until.ts';
 
 afterEach(stopAllStewards);
@@ -99,6 +99,19 @@ describe('the status endpoint', () => {
     assert.equal(reloaded.resources[0]?.reloads, 1);
     assert.equal(reloaded.resources[0]?.lastError, null);
 
+    await s.signal('SIGTERM');
+    await s.exited;
+  });
+
+  it('is not served by a one-shot run beside the steward that serves it', async () => {
+    const port = await freePort();
+    const c = fileConfig('app:\n  host: db1\n');
+    const env = { ...c.env, STEWARD_CONTROL_SOCKET: 'off', STEWARD_STATUS_ADDR: String(port), STEWARD_METRICS_ADDR: String(await freePort()) };
+    const s = startSteward([NODE, APP], { env });
+    await s.line(/^ready/);
+    const once = await runSteward(['--once'], { env, pid1: false });
+    assert.equal(once.code, 0, once.stderr);
+    assert.equal((await get(port, '/healthz')).status, 200);
     await s.signal('SIGTERM');
     await s.exited;
   });
