@@ -20,8 +20,8 @@ export interface MemberRecord {
 }
 
 export interface Events {
-  // app.started and app.exited have no subscriber yet; they stay for the status endpoint and
-  // the health checks, which follow the app's lifecycle through them.
+  // app.started and app.exited feed the status board (src/control/); the health checks will
+  // follow the app's lifecycle through them too.
   /** The app was spawned (again, after a restart). */
   'app.started': { readonly pid: number; readonly attempt: number };
   /** The app exited; `restarting` tells whether the supervisor will start it again. */
@@ -45,8 +45,9 @@ export interface Events {
   'members.changed': { readonly members: readonly MemberRecord[]; readonly joined: readonly string[]; readonly left: readonly string[] };
   /** A filesystem lock (STEWARD_FS_LOCKS) was acquired, or lost or released. */
   'lock.changed': { readonly path: string; readonly held: boolean; readonly generation: number | undefined; readonly reason: string };
-  // The job events and shutdown have no subscriber yet either: the status endpoint will show
-  // the jobs' runs, and service deregistration will act on shutdown.
+  // job.finished feeds the metrics, job.skipped the answer to `steward --run-job`, shutdown the
+  // health; job.started and job.missed have no subscriber yet (service deregistration and the
+  // jobs' alerts are on their way).
   /** A job or backup run began. */
   'job.started': { readonly job: string; readonly runId: string; readonly trigger: RunTrigger };
   /** A run ended: its name, exit code or signal, duration, failure and output tail. */
