@@ -27,7 +27,6 @@ export interface OperatorOptions {
 
 export interface Operator {
   readonly register: RegisterViews;
-  readonly socket: string | undefined;
   close(): Promise<void>;
 }
 
@@ -46,11 +45,19 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     closers.push(async () => m.stop());
   }
   const ctx = { bus: o.bus, board, views };
-  let socket: ControlSocket | undefined;
+  // The app need not wait for the socket: it opens while the run starts (a --health before it is
+  // open finds no socket, as it would a moment earlier).
+  let opening: Promise<ControlSocket | undefined> = Promise.resolve(undefined);
   const place = controlSocketPath(o.controlSocket, o.env);
-  if (place.path !== undefined) socket = await openControlSocket(place.path, (request) => answer(ctx, request), log);
+  if (place.path !== undefined) {
+    const path = place.path;
+    opening = openControlSocket(path, (request) => answer(ctx, request), log).catch((error: unknown) => {
+      log.warn(`cannot create the control socket ${path}; running without one`, { error: String(error) });
+      return undefined;
+    });
+  }
   else if (o.controlSocket !== 'off') log.warn(`no control socket: ${place.why}`);
-  if (socket !== undefined) closers.push(socket.close);
+  closers.push(async () => (await opening)?.close());
   try {
     const endpoints: Endpoint[] = [];
     // node:http only when an endpoint is on: a pure init stays light.
@@ -83,7 +90,6 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     register(more) {
       Object.assign(views, more);
     },
-    socket: socket?.path,
     async close() {
       for (const close of closers.reverse()) await close().catch(() => {});
     },
