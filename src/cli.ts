@@ -5,6 +5,7 @@ import './init/sigusr1-guard.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgv } from './config/argv.ts';
+import { parseClientArgv } from './control/client-argv.ts';
 import { helpText } from './config/help.ts';
 import { maskSecretFlags } from './config/secrets.ts';
 import { resolveSettings, unknownStewardVariables } from './config/settings.ts';
@@ -34,6 +35,13 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       `needs Node.js ${MIN_NODE.join('.')} or later, but ${process.execPath} is ${process.version} (set STEWARD_NODE to a newer node)`,
       EXIT.config,
     );
+  }
+  const client = parseClientArgv(argv);
+  if (client !== undefined) {
+    const { runClient } = await import('./control/client.ts');
+    const result = await runClient(client, env['STEWARD_CONTROL_SOCKET'] || 'auto', env);
+    process.stdout.write(result.stdout);
+    return result.exitCode;
   }
   const parsed = parseArgv(argv);
   // A secret given as a flag is readable in /proc/<pid>/cmdline: overwrite it there at once.
@@ -74,6 +82,19 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   }
   const bus = createBus((name, error) => log.error('event handler failed', { event: name, error: String(error) }));
   const clock = systemClock();
+  const { startOperator } = await import('./control/operator.ts');
+  const operator = await startOperator({
+    controlSocket: settings.controlSocket,
+    // `docker exec c steward --once` inherits the container's addresses, which the running
+    // steward holds: a one-shot run serves no endpoint.
+    statusAddr: runsNoApp ? undefined : settings.statusAddr,
+    metricsAddr: runsNoApp ? undefined : settings.metricsAddr,
+    env,
+    version: version(),
+    bus,
+    log,
+    clock,
+  });
   try {
     return await run({
       settings,
@@ -84,9 +105,10 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       bus,
       log,
       clock,
-      parts: () => assembleParts({ settings, sources, env, users, bus, log, clock }),
+      parts: () => assembleParts({ settings, sources, env, users, bus, log, clock, register: operator.register }),
     });
   } finally {
+    await operator.close();
     await log.flush();
   }
 }

@@ -8,6 +8,7 @@ import type { ChildUsers } from './core/child-rule.ts';
 import type { Clock } from './core/clock.ts';
 import type { Logger } from './core/log.ts';
 import type { Part } from './core/part.ts';
+import type { RegisterViews } from './control/views.ts';
 import type { ClusterView } from './cluster/cluster-view.ts';
 import type { Coordinator } from './cluster/coordinator.ts';
 import { CLUSTER_FUNCTIONS } from './cluster/cluster-view.ts';
@@ -15,6 +16,7 @@ import { hasJobs } from './jobs/has-jobs.ts';
 import type { Guards } from './jobs/guards.ts';
 import type { LocksPart } from './cluster/locks-part.ts';
 import { findResourceFiles, type InMemoryFiles } from './resources/find-resources.ts';
+import type { TemplatesPart } from './resources/templates-part.ts';
 
 export interface PartContext {
   readonly settings: Settings;
@@ -25,6 +27,8 @@ export interface PartContext {
   readonly bus: Bus;
   readonly log: Logger;
   readonly clock: Clock;
+  /** The operator's control hears of the templates and jobs parts here (src/control/views.ts). */
+  readonly register?: RegisterViews;
 }
 
 /** Only the settings a part reads: each part declares which (its *_SETTINGS list). */
@@ -43,7 +47,7 @@ function carriesConfdFiles(env: PartContext['env']): boolean {
   return Object.keys(env).some((name) => /^CONFD_(CONFDFILE|TEMPLATE)(_|$)/.test(name));
 }
 
-async function templatesPart(ctx: PartContext, view: ClusterView | undefined, locks: LocksPart | undefined): Promise<Part | undefined> {
+async function templatesPart(ctx: PartContext, view: ClusterView | undefined, locks: LocksPart | undefined): Promise<TemplatesPart | undefined> {
   const { settings, env, log } = ctx;
   if (env['CONFD_PATH'] !== undefined) log.info('CONFD_PATH is ignored: steward renders templates itself, no confd binary is run');
   // The CONFD_* files come first: they may be the only resources there are. --noop and --check
@@ -136,25 +140,28 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
     parts.push(locks);
   }
   const templates = await templatesPart(ctx, view, locks);
-  if (templates !== undefined) parts.push(templates);
+  if (templates !== undefined) {
+    parts.push(templates);
+    ctx.register?.({ templates });
+  }
   // Jobs start after the app and stop before the election resigns (parts stop in reverse).
   if (serves && hasJobs(ctx.env, ctx.settings.config)) {
     const { createJobsPart } = await import('./jobs/jobs-part.ts');
     const guards: Guards = { leader: view?.leaderGuard, lock: (path) => locks?.guard(path) };
-    parts.push(
-      createJobsPart({
-        env: ctx.env,
-        users: ctx.users,
-        configFile: ctx.settings.config,
-        timeZone: ctx.settings.tz,
-        guards,
-        bus: ctx.bus,
-        log: ctx.log,
-        clock: ctx.clock,
-        stopTimeoutMs: ctx.settings.stopTimeout,
-        backupFutureToleranceMs: ctx.settings.backupFutureTolerance,
-      }),
-    );
+    const jobs = createJobsPart({
+      env: ctx.env,
+      users: ctx.users,
+      configFile: ctx.settings.config,
+      timeZone: ctx.settings.tz,
+      guards,
+      bus: ctx.bus,
+      log: ctx.log,
+      clock: ctx.clock,
+      stopTimeoutMs: ctx.settings.stopTimeout,
+      backupFutureToleranceMs: ctx.settings.backupFutureTolerance,
+    });
+    parts.push(jobs);
+    ctx.register?.({ jobs });
   }
   return parts;
 }

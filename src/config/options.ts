@@ -18,8 +18,9 @@ import {
   type Wait,
 } from './values.ts';
 import { checkTimeZone } from '../jobs/calendar.ts';
+import { parseListenAddress, type ListenAddress } from '../control/listen-address.ts';
 
-export type Section = 'mode' | 'init' | 'templates' | 'backend' | 'cluster' | 'jobs' | 'logging';
+export type Section = 'mode' | 'init' | 'templates' | 'backend' | 'cluster' | 'jobs' | 'operations' | 'logging';
 
 export const SECTION_TITLES: Readonly<Record<Section, string>> = {
   mode: 'Modes',
@@ -28,6 +29,7 @@ export const SECTION_TITLES: Readonly<Record<Section, string>> = {
   backend: 'Key/value backend',
   cluster: 'Leader election and membership',
   jobs: 'Scheduled jobs, backups and filesystem locks',
+  operations: 'Control socket, status and metrics',
   logging: 'Logging',
 };
 
@@ -108,6 +110,12 @@ function listOption(flag: string, common: Common, valueHint = 'A,B'): OptionSpec
 
 function choiceOption<T extends string>(flag: string, choices: readonly T[], fallback: T, common: Common): OptionSpec<T> {
   return spec(flag, common, choices.join('|'), fallback, (raw, source) => parseChoice(raw, source, choices), fallback);
+}
+
+/** An HTTP endpoint's address, off when unset. */
+function addressOption(flag: string, what: string): OptionSpec<ListenAddress | undefined> {
+  const help = `${what} (HOST:PORT; a bare PORT binds to 127.0.0.1). Off when unset.`;
+  return spec<ListenAddress | undefined>(flag, { section: 'operations', help }, 'HOST:PORT', undefined, parseListenAddress, undefined);
 }
 
 export const RESTART_POLICIES = ['never', 'on-failure', 'always'] as const;
@@ -345,6 +353,13 @@ export const OPTIONS = {
   }),
   onLockAcquired: textOption('on-lock-acquired', { section: 'jobs', help: 'Command run when a filesystem lock is acquired (STEWARD_LOCK_PATH tells which).' }, 'COMMAND'),
   onLockLost: textOption('on-lock-lost', { section: 'jobs', help: 'Command run when a filesystem lock is lost or released.' }, 'COMMAND'),
+
+  controlSocket: defaultedTextOption('control-socket', 'auto', {
+    section: 'operations',
+    help: 'Unix socket for steward --health, --status, --reload, --run-job: auto = /run/steward.sock when /run is writable, else $XDG_RUNTIME_DIR/steward.sock; off = none (docs/operations.md).',
+  }, 'PATH'),
+  statusAddr: addressOption('status-addr', 'Serve /healthz and /status over HTTP here'),
+  metricsAddr: addressOption('metrics-addr', 'Serve Prometheus metrics at /metrics here'),
 
   logLevel: choiceOption('log-level', LOG_LEVELS, 'info', {
     section: 'logging',

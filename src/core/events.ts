@@ -4,6 +4,7 @@ import type { SignalName } from '../config/values.ts';
 import type { AppExit } from '../init/exit-status.ts';
 import type { RunRecord, RunTrigger } from '../jobs/job-run.ts';
 import type { SkipReason } from '../jobs/run-job.ts';
+import type { ResourceOutcome } from '../resources/pipeline.ts';
 
 export type Role = 'leader' | 'follower';
 
@@ -19,8 +20,8 @@ export interface MemberRecord {
 }
 
 export interface Events {
-  // app.started and app.exited have no subscriber yet; they stay for the status endpoint and
-  // the health checks, which follow the app's lifecycle through them.
+  // app.started and app.exited feed the status board (src/control/); the health checks will
+  // follow the app's lifecycle through them too.
   /** The app was spawned (again, after a restart). */
   'app.started': { readonly pid: number; readonly attempt: number };
   /** The app exited; `restarting` tells whether the supervisor will start it again. */
@@ -44,8 +45,9 @@ export interface Events {
   'members.changed': { readonly members: readonly MemberRecord[]; readonly joined: readonly string[]; readonly left: readonly string[] };
   /** A filesystem lock (STEWARD_FS_LOCKS) was acquired, or lost or released. */
   'lock.changed': { readonly path: string; readonly held: boolean; readonly generation: number | undefined; readonly reason: string };
-  // The job events and shutdown have no subscriber yet either: the status endpoint will show
-  // the jobs' runs, and service deregistration will act on shutdown.
+  // job.finished feeds the metrics, job.skipped the answer to `steward --run-job`, shutdown the
+  // health; job.started and job.missed have no subscriber yet (service deregistration and the
+  // jobs' alerts are on their way).
   /** A job or backup run began. */
   'job.started': { readonly job: string; readonly runId: string; readonly trigger: RunTrigger };
   /** A run ended: its name, exit code or signal, duration, failure and output tail. */
@@ -54,6 +56,23 @@ export interface Events {
   'job.skipped': { readonly job: string; readonly reason: SkipReason; readonly scheduledFor: string | undefined };
   /** Slots that came too late to run (steward paused or its event loop blocked); not made up. */
   'job.missed': { readonly job: string; readonly slots: readonly string[] };
+  // The operator's view (src/control/): the status endpoint and the metrics count these.
+  /** One render of a template resource ended; `watchLatencyMs` runs from the key change to the installed file. */
+  'resource.rendered': {
+    readonly resource: string;
+    readonly dest: string;
+    readonly outcome: ResourceOutcome['kind'];
+    /** The outcome's one-line message when it failed (render errors carry no values: pipeline.ts strips them). */
+    readonly error: string | undefined;
+    readonly durationMs: number;
+    readonly watchLatencyMs: number | undefined;
+  };
+  /** A written file made the app reload: its signal or restart was requested, or its reload_cmd ran. */
+  'resource.reloaded': { readonly resource: string; readonly dest: string; readonly how: 'signal' | 'restart' | 'command'; readonly ok: boolean };
+  /** The template backend became unreachable (again) or reachable. */
+  'backend.status': { readonly backend: string; readonly state: 'ok' | 'unreachable'; readonly error: string | undefined };
+  /** The app's health check changed its verdict. */
+  'health.changed': { readonly status: 'starting' | 'healthy' | 'unhealthy'; readonly output: string };
   /**
    * steward begins to stop (a stop signal, the app's exit, nothing to run, an error); `status`
    * is what it will exit with unless the app, still to be stopped, decides otherwise.

@@ -48,11 +48,13 @@ export function createReloadBatcher(o: ReloadOptions): ReloadBatcher {
       if (o.syncOnly) return;
       if (r.reloadCmd !== undefined) {
         const result = await runCommand({ shell: r.reloadCmd }, { source: { kind: 'reload_cmd', name: r.name }, log: o.log, timeoutMs: o.commandTimeoutMs, env: o.env });
+        o.bus.emit('resource.reloaded', { resource: r.name, dest: r.dest, how: 'command', ok: result.ok });
         if (result.ok) o.log.info('reload_cmd done', { resource: r.name, ms: Math.round(result.durationMs) });
         else o.log.error(`reload_cmd failed (${result.failure})`, { resource: r.name, output: result.output });
         return;
       }
       if (r.reload.kind === 'none') return;
+      o.bus.emit('resource.reloaded', { resource: r.name, dest: r.dest, how: r.reload.kind === 'restart' ? 'restart' : 'signal', ok: true });
       if (r.reload.kind === 'restart') restarts.push(r.dest);
       else signals.set(r.reload.signal, [...(signals.get(r.reload.signal) ?? []), r.dest]);
       // Files written before the timer fires (the same turn at least) make one request.

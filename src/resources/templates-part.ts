@@ -16,7 +16,7 @@
 // back until each has a good outcome. role(), hasLock() and the like re-render the templates
 // that call them through the same queue when their bus events come (extrasChanged below).
 
-import type { Backend } from '../backends/backend.ts';
+import type { Backend, BackendStatus } from '../backends/backend.ts';
 import type { Settings } from '../config/options.ts';
 import { formatDuration } from '../config/values.ts';
 import type { Bus } from '../core/bus.ts';
@@ -109,7 +109,34 @@ function logLiveOutcome(r: TemplateResource, outcome: ResourceOutcome, log: Logg
   }
 }
 
-export function createTemplatesPart(o: TemplatesPartOptions): Part {
+/** One resource's outcome of `renderNow`. */
+export interface RenderReport {
+  readonly resource: string;
+  readonly dest: string;
+  readonly outcome: ResourceOutcome['kind'] | undefined;
+}
+
+/** What the operator's control asks of the templates part (src/control/). */
+export interface TemplatesPart extends Part {
+  /** The resources rendered now (names and destinations only). */
+  resources(): readonly { readonly name: string; readonly dest: string }[];
+  /** Renders every resource at once, past its quiescence; a written file reloads as its resource says. */
+  renderNow(): Promise<readonly RenderReport[]>;
+}
+
+function failureOf(outcome: ResourceOutcome): string | undefined {
+  switch (outcome.kind) {
+    case 'missing-key':
+    case 'render-failed':
+    case 'check-failed':
+    case 'write-failed':
+      return outcome.message;
+    default:
+      return undefined;
+  }
+}
+
+export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
   const { settings, clock, env } = o;
   const log = o.log.child('config');
   const extras = o.extras ?? {};
@@ -121,13 +148,15 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
   const calls = new WeakMap<TemplateResource, ReadonlySet<string> | undefined>();
   // Overlap loading the backend's client (etcd3 and gRPC take ~200 ms) with compiling templates.
   const preload = settings.check ? Promise.resolve() : (o.preloadBackend?.() ?? Promise.resolve()).catch(() => {});
-  const feed = createKeyFeed({ cache, clock, log, backend: o.backend, openBackend: o.openBackend, configTimeoutMs: settings.configTimeout, onChange: keysChanged, onStatus: () => wakeup.fire() });
+  const feed = createKeyFeed({ cache, clock, log, backend: o.backend, openBackend: o.openBackend, configTimeoutMs: settings.configTimeout, onChange: keysChanged, onStatus: statusChanged });
   const batcher = createReloadBatcher({ bus: o.bus, clock, log, env, commandTimeoutMs: settings.commandTimeout, syncOnly: settings.syncOnly });
   const queue = createRenderQueue({ resources: o.resources, clock, log, waitOf: (r) => r.wait ?? settings.wait, render: renderResource, onOutcome, onClear });
   const hold = createReloadHold({ clock, log, holdMs: settings.reloadHold, release: (written) => written.forEach((r) => void batcher.written(r)) });
   const retries = createWriteRetries({ clock, retry: (r) => queue.now(r) });
   /** The digest of the content each resource's check_cmd last rejected. */
   const rejected = new WeakMap<TemplateResource, string>();
+  /** When a key change first made a resource due, for the watch latency. */
+  const changedAt = new Map<TemplateResource, number>();
   const offExtras = (o.extrasChangeOn ?? []).flatMap(({ functions, events }) => events.map((event) => o.bus.on(event, () => extrasChanged(functions))));
 
   // What was due will not render (--watch-templates replaces the resources, or steward stops).
@@ -145,7 +174,14 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
   function keysChanged(keys: readonly string[]): void {
     const b = feed.backend;
     if (b === undefined) return;
-    changed(queue.resources.filter((r) => keys.some((key) => resourceUses(r, key, (requested, k) => b.covers(requested, k)))));
+    const due = queue.resources.filter((r) => keys.some((key) => resourceUses(r, key, (requested, k) => b.covers(requested, k))));
+    for (const r of due) if (!changedAt.has(r)) changedAt.set(r, clock.monotonic());
+    changed(due);
+  }
+
+  function statusChanged(status: BackendStatus): void {
+    o.bus.emit('backend.status', { backend: feed.backend?.name ?? 'backend', state: status.state, error: status.state === 'ok' ? undefined : status.error });
+    wakeup.fire();
   }
 
   /** A change makes `due` render (after their quiescence, once live), as one batch. */
@@ -166,6 +202,23 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
   }
 
   async function renderResource(r: TemplateResource): Promise<ResourceOutcome> {
+    const started = clock.monotonic();
+    const since = changedAt.get(r);
+    changedAt.delete(r);
+    const outcome = await renderTimed(r);
+    const now = clock.monotonic();
+    o.bus.emit('resource.rendered', {
+      resource: r.name,
+      dest: r.dest,
+      outcome: outcome.kind,
+      error: failureOf(outcome),
+      durationMs: now - started,
+      watchLatencyMs: outcome.kind === 'written' && since !== undefined ? now - since : undefined,
+    });
+    return outcome;
+  }
+
+  async function renderTimed(r: TemplateResource): Promise<ResourceOutcome> {
     const b = feed.backend;
     try {
       if (b === undefined) throw new Error('no backend is open');
@@ -216,6 +269,14 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
 
   return {
     name: 'templates',
+    resources: () => queue.resources.map((r) => ({ name: r.name, dest: r.dest })),
+    async renderNow() {
+      if (queue.phase !== 'live') throw new Error('the first render is still under way');
+      const resources = queue.resources;
+      for (const r of resources) queue.now(r);
+      await queue.idle();
+      return resources.map((r) => ({ resource: r.name, dest: r.dest, outcome: queue.outcome(r)?.kind }));
+    },
     async prepare(abort) {
       await compileAll();
       if (settings.check) {
@@ -227,6 +288,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): Part {
       log.info(`rendering ${queue.resources.length} template resource(s) from ${b.name}`, { source: b.source });
       const deadline = clock.monotonic() + settings.configTimeout;
       await feed.start(deadline, abort);
+      if (b.name !== 'none') o.bus.emit('backend.status', { backend: b.name, state: 'ok', error: undefined });
       const store = () => ({ name: b.name, source: b.source, status: feed.status });
       const outcomes = await renderFirst({ queue, wakeup, clock, log, deadline, configTimeoutMs: settings.configTimeout, store }, abort);
       queue.goLive();
