@@ -85,7 +85,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       bus,
       log,
       clock,
-      parts: () => assembleParts({ settings, sources, env, bus, log, clock }),
+      parts: () => assembleParts({ settings, sources, env, bus, log, clock, libc }),
     });
   } finally {
     await log.flush();

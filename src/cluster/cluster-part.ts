@@ -7,7 +7,7 @@ import type { Settings } from '../config/options.ts';
 import { writeFileAtomic } from '../core/atomic-file.ts';
 import type { Bus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
-import type { Events } from '../core/events.ts';
+import type { Events, Health } from '../core/events.ts';
 import { createHookRunner, parseHook, type HookCall } from '../core/hooks.ts';
 import type { Logger } from '../core/log.ts';
 import type { Part, StopContext } from '../core/part.ts';
@@ -31,6 +31,8 @@ export interface ClusterPartOptions {
   /** steward's environment: HOSTNAME names this replica in its member record; hooks get it too. */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly view: ClusterView;
+  /** `starting` when a health check is configured (health.changed then keeps it current), else `none`. */
+  readonly initialHealth: Health;
   readonly bus: Bus;
   readonly log: Logger;
   readonly clock: Clock;
@@ -103,6 +105,7 @@ export function createClusterPart(o: ClusterPartOptions): Part {
         host: o.env['HOSTNAME'] ?? instanceId,
         address: settings.advertiseAddr ?? defaultAdvertiseAddress(),
         ttlMs: settings.electionTtl,
+        initialHealth: o.initialHealth,
         bus,
         log,
         clock,

@@ -9,7 +9,7 @@ import type { Bus } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { exponentialBackoff } from '../core/process-control/backoff.ts';
 import { ConfigError } from '../core/exit-codes.ts';
-import type { MemberRecord, Role } from '../core/events.ts';
+import type { Health, MemberRecord, Role } from '../core/events.ts';
 import type { Logger } from '../core/log.ts';
 import type { Coordinator, Session } from './coordinator.ts';
 
@@ -21,6 +21,8 @@ export interface ElectionOptions {
   readonly host: string;
   readonly address: string;
   readonly ttlMs: number;
+  /** This replica's health until a health.changed says otherwise (default none: no check). */
+  readonly initialHealth?: Health;
   readonly bus: Bus;
   readonly log: Logger;
   readonly clock: Clock;
@@ -66,6 +68,7 @@ export function createElection(o: ElectionOptions): Election {
   const since = o.clock.now();
   const stopping = new AbortController();
   let role: Role = 'follower';
+  let health: Health = o.initialHealth ?? 'none';
   let token: string | undefined;
   let leaderId: string | undefined;
   let members: MemberRecord[] = [];
@@ -102,7 +105,7 @@ export function createElection(o: ElectionOptions): Election {
   const deadline = (): number => (session === undefined ? -Infinity : session.lastRenewalSentAt() + o.ttlMs - fenceMargin(o.ttlMs));
 
   function record(): string {
-    const m: MemberRecord = { id: o.instanceId, host: o.host, address: o.address, role, state: handingOver ? 'stopping' : 'running', since };
+    const m: MemberRecord = { id: o.instanceId, host: o.host, address: o.address, role, state: handingOver ? 'stopping' : 'running', health, since };
     return JSON.stringify(m);
   }
 
@@ -153,9 +156,12 @@ export function createElection(o: ElectionOptions): Election {
     const after = new Set(next.map((m) => m.id));
     const joined = [...after].filter((id) => !before.has(id));
     const left = [...before].filter((id) => !after.has(id));
-    const roleChanges = next.some((m) => members.find((x) => x.id === m.id)?.role !== m.role);
+    const changes = next.some((m) => {
+      const before = members.find((x) => x.id === m.id);
+      return before?.role !== m.role || (before.health ?? 'none') !== (m.health ?? 'none');
+    });
     members = next;
-    if (joined.length > 0 || left.length > 0 || roleChanges) o.bus.emit('members.changed', { members: next, joined, left });
+    if (joined.length > 0 || left.length > 0 || changes) o.bus.emit('members.changed', { members: next, joined, left });
   }
 
   function onLeader(value: string | undefined): void {
@@ -247,6 +253,14 @@ export function createElection(o: ElectionOptions): Election {
     }
   }
 
+  // The member record follows the app's health; the role is the election's own business.
+  const offHealth = o.bus.on('health.changed', (e) => {
+    if (e.health === health) return;
+    health = e.health;
+    const s = session;
+    if (s !== undefined) void s.update(memberKey, record()).catch(() => {});
+  });
+
   return {
     async start(abort) {
       const known = new Promise<void>((resolve) => {
@@ -296,6 +310,7 @@ export function createElection(o: ElectionOptions): Election {
       await (session ?? keptSession)?.resign(leaderKey).catch(() => {});
     },
     async close() {
+      offHealth();
       stopping.abort();
       const s = session ?? keptSession;
       fenceTimer?.cancel();

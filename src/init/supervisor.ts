@@ -48,8 +48,12 @@ export interface Supervisor {
   halt(): void;
   /** Graceful stop: `signal` now (unless null), SIGKILL to the group at `deadline` (monotonic ms). */
   stop(signal: SignalName | null, deadline: number): void;
-  /** Stops the app gracefully and starts it again (not counted as a failure). */
-  restartNow(reason: string): void;
+  /**
+   * Stops the app gracefully and starts it again: at once and not counted (a configuration
+   * change), or, when `countsAsFailure` (a repair of an unhealthy app), as after a crash: after
+   * the back-off, and not at all past STEWARD_RESTART_LIMIT, whatever STEWARD_RESTART says.
+   */
+  restartNow(reason: string, countsAsFailure?: boolean): void;
   /** The running app, if any. */
   current(): SpawnedApp | undefined;
   /** Resolves with the app's last exit once it will not be started again. */
@@ -94,6 +98,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   let stopping = false;
   let killArmed = false;
   let restartRequested = false;
+  let restartCounts = false;
   let termination: Termination | undefined;
   let backoffTimer: TimerHandle | undefined;
   const pacing = restartPacing(o);
@@ -141,14 +146,8 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     resolveDone(exit);
   }
 
-  function scheduleRestart(exit: AppExit): void {
-    const delay = pacing.afterFailure(startedAt);
-    if (delay === undefined) {
-      o.log.error('app keeps exiting; restart limit reached', { limit: o.restartLimit, ...exitFields(exit) });
-      finish(exit);
-      return;
-    }
-    o.log.warn(`app ${describeExit(exit)}; restarting in ${delay}ms`, { ...exitFields(exit), restart: pacing.failuresInARow });
+  /** Starts the app again after `delay`, unless steward stops meanwhile. */
+  function restartAfter(delay: number, exit: AppExit): void {
     backoffTimer = o.clock.setTimer(delay, () => {
       backoffTimer = undefined;
       if (stopping) {
@@ -157,6 +156,17 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
       }
       spawnAgain(exit);
     });
+  }
+
+  function scheduleRestart(exit: AppExit): void {
+    const delay = pacing.afterFailure(startedAt);
+    if (delay === undefined) {
+      o.log.error('app keeps exiting; restart limit reached', { limit: o.restartLimit, ...exitFields(exit) });
+      finish(exit);
+      return;
+    }
+    o.log.warn(`app ${describeExit(exit)}; restarting in ${delay}ms`, { ...exitFields(exit), restart: pacing.failuresInARow });
+    restartAfter(delay, exit);
   }
 
   function halt(): void {
@@ -172,6 +182,21 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     app = undefined;
     lastExit = exit;
     if (o.app.takeTerminal) o.libc.setForegroundGroup(0, ownGroup);
+    if (restartRequested && !stopping && restartCounts) {
+      restartRequested = false;
+      restartCounts = false;
+      termination?.cancel();
+      const delay = pacing.afterFailure(startedAt);
+      o.bus.emit('app.exited', { exit, restarting: delay !== undefined });
+      if (delay === undefined) {
+        o.log.error('app stays unhealthy; restart limit reached', { limit: o.restartLimit, ...exitFields(exit) });
+        finish(exit);
+        return;
+      }
+      o.log.warn(`app stopped for a repair; restarting in ${delay}ms`, { ...exitFields(exit), restart: pacing.failuresInARow });
+      restartAfter(delay, exit);
+      return;
+    }
     if (restartRequested && !stopping) {
       restartRequested = false;
       termination?.cancel();
@@ -223,10 +248,11 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
         return true;
       });
     },
-    restartNow(reason) {
+    restartNow(reason, countsAsFailure = false) {
       const target = app;
       if (target === undefined || stopping || restartRequested) return;
       restartRequested = true;
+      restartCounts = countsAsFailure;
       o.log.info('stopping app for a restart', { reason });
       stopApp(target, o.stopSignal, o.stopTimeout, () => {
         if (app !== target) return false;
