@@ -3,6 +3,7 @@
 // when it is not installed, except under CI=true, where a missing etcd fails the run.
 
 import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,7 +18,8 @@ if (etcd.status !== 0) {
   process.stderr.write(`\n${'!'.repeat(100)}\n!! ${notice}\n${'!'.repeat(100)}\n\n`);
 }
 
-const files = process.argv.slice(2);
+// A folder stands for the test files under it (`node test/run.ts test/health/`).
+const files = process.argv.slice(2).map((arg) => (existsSync(arg) && statSync(arg).isDirectory() ? `${arg.replace(/\/+$/, '')}/**/*.test.ts` : arg));
 const args = [
   '--test',
   '--test-concurrency=4',
