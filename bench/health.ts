@@ -1,5 +1,6 @@
 // What watching the app's health costs: steward runs a small HTTP app and checks it every second
-// (STEWARD_HEALTH_INTERVAL=1s) by HTTP, by TCP and by a command, and this measures steward's CPU
+// (STEWARD_HEALTH_INTERVAL=1s) by HTTP, by TCP and by a command (and, as a baseline, not at
+// all), and this measures steward's CPU
 // time (its own, and with the check commands it reaped) and resident memory over the run.
 // Targets: under 0.5% of one core, no RSS growth. Default 60 s per kind; `--minutes 10` for the
 // long run, `--only http` for one kind.
@@ -45,10 +46,13 @@ function rssMb(pid: number): number {
 
 const APP = `require('http').createServer((q, s) => s.end('ok')).listen(Number(process.env.PORT), '127.0.0.1')`;
 
-async function measure(kind: 'http' | 'tcp' | 'command'): Promise<string[]> {
+type Kind = 'none' | 'http' | 'tcp' | 'command';
+
+async function measure(kind: Kind): Promise<string[]> {
   const port = await freePort();
   const check: Record<string, string> =
-    kind === 'http' ? { STEWARD_HEALTH_HTTP: `http://127.0.0.1:${port}/` }
+    kind === 'none' ? {}
+    : kind === 'http' ? { STEWARD_HEALTH_HTTP: `http://127.0.0.1:${port}/` }
     : kind === 'tcp' ? { STEWARD_HEALTH_TCP: `127.0.0.1:${port}` }
     : { STEWARD_HEALTH_CMD: 'true' };
   const steward = spawn(join(root, 'bin', 'steward'), [process.execPath, '-e', APP], {
@@ -84,7 +88,8 @@ async function measure(kind: 'http' | 'tcp' | 'command'): Promise<string[]> {
 }
 
 const rows: string[][] = [];
-for (const kind of ['http', 'tcp', 'command'] as const) {
+// `none` is the baseline: steward supervising the same app with no check at all.
+for (const kind of ['none', 'http', 'tcp', 'command'] as const) {
   if (only !== undefined && only !== kind) continue;
   rows.push(await measure(kind));
 }
