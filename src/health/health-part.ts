@@ -14,7 +14,6 @@ import { createHookRunner, parseHook, type HookCall } from '../core/hooks.ts';
 import type { Logger } from '../core/log.ts';
 import type { Part } from '../core/part.ts';
 import type { Libc } from '../init/libc.ts';
-import { releaseStartupMemory } from '../init/memory.ts';
 import type { Guard } from '../jobs/guards.ts';
 import type { Check } from './check.ts';
 import { checkRunnable, commandCheck } from './command-check.ts';
@@ -49,14 +48,6 @@ export function buildCheck(s: HealthSettings, env: Readonly<Record<string, strin
   return undefined;
 }
 
-/**
- * Each check allocates a little and keeps nothing, yet V8 grows its heap to fit the churn and
- * does not give it back by itself (measured: +14 MB resident over 10 minutes of HTTP checks
- * every second, with the live heap flat). A compacting collection every so many checks keeps
- * the resident size flat, for about 0.03% of a core at one check a second.
- */
-const RELEASE_MEMORY_EVERY = 60;
-
 export interface HealthPart extends Part {
   /** For jobs with when = healthy: they start only while the app is healthy. */
   readonly guard: Guard;
@@ -85,7 +76,6 @@ export function createHealthPart(o: HealthPartOptions): HealthPart {
   let socket: NotifySocket | undefined;
   let restartTimer: TimerHandle | undefined;
   let pid = 0;
-  let checks = 0;
 
   function onChange(change: Events['health.changed']): void {
     restartTimer?.cancel();
@@ -120,9 +110,6 @@ export function createHealthPart(o: HealthPartOptions): HealthPart {
     startIntervalMs: settings.healthStartInterval,
     clock,
     onChange,
-    onChecked() {
-      if (++checks % RELEASE_MEMORY_EVERY === 0) releaseStartupMemory(o.libc);
-    },
   });
 
   function onNotify(fields: ReadonlyMap<string, string>): void {

@@ -25,8 +25,6 @@ export interface MonitorOptions extends MonitorTiming {
   readonly notify: boolean;
   readonly clock: Clock;
   readonly onChange: (change: Events['health.changed']) => void;
-  /** Told after every check. */
-  readonly onChecked?: () => void;
 }
 
 export interface Monitor {
@@ -83,7 +81,6 @@ export function createMonitor(o: MonitorOptions): Monitor {
     run.abort = abort;
     const result = await o.check.run(run.pid, o.timeoutMs, abort.signal).catch((error: unknown) => ({ ok: false, output: String(error) }));
     run.abort = undefined;
-    o.onChecked?.();
     if (run !== current) return;
     output = result.output;
     if (result.ok) {
