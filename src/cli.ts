@@ -105,7 +105,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       bus,
       log,
       clock,
-      parts: () => assembleParts({ settings, sources, env, users, bus, log, clock, register: operator.register }),
+      parts: () => assembleParts({ settings, sources, env, users, bus, log, clock, libc, register: operator.register }),
     });
   } finally {
     await operator.close();

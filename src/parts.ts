@@ -9,12 +9,15 @@ import type { Clock } from './core/clock.ts';
 import type { Logger } from './core/log.ts';
 import type { Part } from './core/part.ts';
 import type { RegisterViews } from './control/views.ts';
+import type { Libc } from './init/libc.ts';
 import type { ClusterView } from './cluster/cluster-view.ts';
 import type { Coordinator } from './cluster/coordinator.ts';
 import { CLUSTER_FUNCTIONS } from './cluster/cluster-view.ts';
 import { hasJobs } from './jobs/has-jobs.ts';
+import { healthConfigured } from './health/configured.ts';
 import type { Guards } from './jobs/guards.ts';
 import type { LocksPart } from './cluster/locks-part.ts';
+import type { HealthPart } from './health/health-part.ts';
 import { findResourceFiles, type InMemoryFiles } from './resources/find-resources.ts';
 import type { TemplatesPart } from './resources/templates-part.ts';
 
@@ -29,6 +32,7 @@ export interface PartContext {
   readonly clock: Clock;
   /** The operator's control hears of the templates and jobs parts here (src/control/views.ts). */
   readonly register?: RegisterViews;
+  readonly libc: Libc;
 }
 
 /** Only the settings a part reads: each part declares which (its *_SETTINGS list). */
@@ -98,6 +102,9 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
   // waiting, no locks, no jobs, and nothing contacted beyond the template backend.
   const serves = !(ctx.settings.check || ctx.settings.noop || ctx.settings.once);
   let view: ClusterView | undefined;
+  // Whether health is watched is known from the settings alone: the election's member record
+  // starts with it, before the health part (or the app) runs.
+  const watchesHealth = serves && healthConfigured(ctx.settings);
   if (serves && ctx.settings.election !== undefined) {
     const { createClusterView } = await import('./cluster/cluster-view.ts');
     const { createClusterPart, CLUSTER_SETTINGS } = await import('./cluster/cluster-part.ts');
@@ -114,6 +121,7 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
         env: ctx.env,
         users: ctx.users,
         view: v,
+        initialHealth: watchesHealth ? 'starting' : 'none',
         bus: ctx.bus,
         log: ctx.log,
         clock: ctx.clock,
@@ -144,10 +152,24 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
     parts.push(templates);
     ctx.register?.({ templates });
   }
+  let health: HealthPart | undefined;
+  if (watchesHealth) {
+    const { createHealthPart, HEALTH_SETTINGS } = await import('./health/health-part.ts');
+    health = createHealthPart({
+      settings: pick(ctx.settings, HEALTH_SETTINGS),
+      env: ctx.env,
+      users: ctx.users,
+      libc: ctx.libc,
+      bus: ctx.bus,
+      log: ctx.log,
+      clock: ctx.clock,
+    });
+    parts.push(health);
+  }
   // Jobs start after the app and stop before the election resigns (parts stop in reverse).
   if (serves && hasJobs(ctx.env, ctx.settings.config)) {
     const { createJobsPart } = await import('./jobs/jobs-part.ts');
-    const guards: Guards = { leader: view?.leaderGuard, lock: (path) => locks?.guard(path) };
+    const guards: Guards = { leader: view?.leaderGuard, lock: (path) => locks?.guard(path), healthy: health?.guard };
     const jobs = createJobsPart({
       env: ctx.env,
       users: ctx.users,

@@ -18,8 +18,8 @@ if (etcd.status !== 0) {
   process.stderr.write(`\n${'!'.repeat(100)}\n!! ${notice}\n${'!'.repeat(100)}\n\n`);
 }
 
-// A folder stands for the test files under it (`node test/run.ts test/http/ test/control/`).
-const files = process.argv.slice(2).map((f) => (existsSync(f) && statSync(f).isDirectory() ? `${f.replace(/\/+$/, '')}/**/*.test.ts` : f));
+// A folder stands for the test files under it (`node test/run.ts test/health/ test/http/`).
+const files = process.argv.slice(2).map((arg) => (existsSync(arg) && statSync(arg).isDirectory() ? `${arg.replace(/\/+$/, '')}/**/*.test.ts` : arg));
 const args = [
   '--test',
   '--test-concurrency=4',

@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../core/atomic-file.ts';
 import type { Bus } from '../core/bus.ts';
 import type { ChildUsers } from '../core/child-rule.ts';
 import type { Clock } from '../core/clock.ts';
-import type { Events } from '../core/events.ts';
+import type { Events, Health } from '../core/events.ts';
 import { createHookRunner, hookRunnerUsers, parseHook, type HookCall } from '../core/hooks.ts';
 import type { Logger } from '../core/log.ts';
 import type { Part, StopContext } from '../core/part.ts';
@@ -34,6 +34,8 @@ export interface ClusterPartOptions {
   readonly view: ClusterView;
   /** Who hooks run as: the app's user unless STEWARD_HOOK_USER says otherwise. */
   readonly users: ChildUsers;
+  /** `starting` when a health check is configured (health.changed then keeps it current), else `none`. */
+  readonly initialHealth: Health;
   readonly bus: Bus;
   readonly log: Logger;
   readonly clock: Clock;
@@ -107,6 +109,7 @@ export function createClusterPart(o: ClusterPartOptions): Part {
         host: o.env['HOSTNAME'] ?? instanceId,
         address: settings.advertiseAddr ?? defaultAdvertiseAddress(),
         ttlMs: settings.electionTtl,
+        initialHealth: o.initialHealth,
         bus,
         log,
         clock,

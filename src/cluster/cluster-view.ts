@@ -24,7 +24,8 @@ export function createClusterView(onLeadershipLost: (listener: (reason: string) 
       role: () => role(),
       isLeader: () => role() === 'leader',
       leader: () => election?.leader() ?? '',
-      members: () => (election?.members() ?? []).map((m) => ({ id: m.id, host: m.host, address: m.address, role: m.role, state: m.state })),
+      members: () =>
+        (election?.members() ?? []).map((m) => ({ id: m.id, host: m.host, address: m.address, role: m.role, state: m.state, health: m.health ?? 'none' })),
     },
     leaderGuard: {
       permit: () => election?.permit(),

@@ -10,7 +10,7 @@ import { type Clock } from '../core/clock.ts';
 import { clockSleep } from '../core/process-control/clock-waits.ts';
 import { exponentialBackoff } from '../core/process-control/backoff.ts';
 import { ConfigError } from '../core/exit-codes.ts';
-import type { MemberRecord, Role } from '../core/events.ts';
+import type { Health, MemberRecord, Role } from '../core/events.ts';
 import type { Logger } from '../core/log.ts';
 import type { Campaign, Coordinator, Session } from './coordinator.ts';
 import { createLeadership } from './leadership.ts';
@@ -25,6 +25,8 @@ export interface ElectionOptions {
   readonly host: string;
   readonly address: string;
   readonly ttlMs: number;
+  /** This replica's health until a health.changed says otherwise (default none: no check). */
+  readonly initialHealth?: Health;
   readonly bus: Bus;
   readonly log: Logger;
   readonly clock: Clock;
@@ -162,6 +164,9 @@ export function createElection(o: ElectionOptions): Election {
     }
   }
 
+  // The member record follows the app's health; the role is the election's own business.
+  const offHealth = o.bus.on('health.changed', (e) => leadership.setHealth(e.health));
+
   return {
     async start(abort) {
       const known = leadership.firstRole();
@@ -195,6 +200,7 @@ export function createElection(o: ElectionOptions): Election {
       await (session ?? keptSession)?.resign(leaderKey).catch(() => {});
     },
     async close() {
+      offHealth();
       stopping.abort();
       const s = session ?? keptSession;
       leadership.disarm();

@@ -4,12 +4,12 @@
 // another replica leading, and for a shutdown; the session loop (election.ts) feeds it. The first
 // role is always told, "follower" too: parts wait for it before they start.
 
-import type { MemberRecord, Role } from '../core/events.ts';
+import type { Health, MemberRecord, Role } from '../core/events.ts';
 import type { Session } from './coordinator.ts';
 import type { ElectionOptions } from './election.ts';
 import { createFence } from './fence.ts';
 
-export interface LeadershipOptions extends Pick<ElectionOptions, 'instanceId' | 'host' | 'address' | 'ttlMs' | 'bus' | 'log' | 'clock'> {
+export interface LeadershipOptions extends Pick<ElectionOptions, 'instanceId' | 'host' | 'address' | 'ttlMs' | 'initialHealth' | 'bus' | 'log' | 'clock'> {
   /** Where this replica's member record lives. */
   readonly memberKey: string;
   /** The session campaigning now, if any: its renewals move the fence deadline, and it holds the member record. */
@@ -21,8 +21,10 @@ export interface LeadershipOptions extends Pick<ElectionOptions, 'instanceId' | 
 export interface Leadership {
   role(): Role;
   leader(): string | undefined;
-  /** This replica's member record, as registered and as updated on every role change. */
+  /** This replica's member record, as registered and as updated on every role or health change. */
   record(): string;
+  /** The app's health changed: the member record says so (the role is the election's own business). */
+  setHealth(health: Health): void;
   /** Won a campaign with `fencingToken`: leads from now on, fenced; false when the fence deadline has passed already. */
   lead(fencingToken: string): boolean;
   /** Stops leading and ends the session. */
@@ -49,6 +51,7 @@ export function createLeadership(o: LeadershipOptions): Leadership {
   const handOverBegun = new AbortController();
   const handingOver = (): boolean => handOverBegun.signal.aborted;
   let role: Role = 'follower';
+  let health: Health = o.initialHealth ?? 'none';
   let token: string | undefined;
   let leaderId: string | undefined;
   let firstRoleKnown: (() => void) | undefined;
@@ -60,7 +63,7 @@ export function createLeadership(o: LeadershipOptions): Leadership {
   });
 
   function record(): string {
-    const m: MemberRecord = { id: o.instanceId, host: o.host, address: o.address, role, state: handingOver() ? 'stopping' : 'running', since };
+    const m: MemberRecord = { id: o.instanceId, host: o.host, address: o.address, role, state: handingOver() ? 'stopping' : 'running', health, since };
     return JSON.stringify(m);
   }
 
@@ -75,6 +78,10 @@ export function createLeadership(o: LeadershipOptions): Leadership {
     if (!changed) return;
     log.info(`role: ${next} (${reason})`, { fencingToken: token });
     o.bus.emit('role.changed', { role: next, leader: leaderId, fencingToken: token, reason });
+    updateRecord();
+  }
+
+  function updateRecord(): void {
     const s = o.session();
     if (s !== undefined) void s.update(o.memberKey, record()).catch(() => {});
   }
@@ -86,6 +93,11 @@ export function createLeadership(o: LeadershipOptions): Leadership {
   }
 
   return {
+    setHealth(next) {
+      if (next === health) return;
+      health = next;
+      updateRecord();
+    },
     role: () => role,
     leader: () => leaderId,
     record,

@@ -28,9 +28,13 @@ export function createMemberList(bus: Bus): MemberList {
       const after = new Set(next.map((m) => m.id));
       const joined = [...after].filter((id) => !before.has(id));
       const left = [...before].filter((id) => !after.has(id));
-      const roleChanges = next.some((m) => members.find((x) => x.id === m.id)?.role !== m.role);
+      // A member's role or health changed: templates and the members hook see both.
+      const changes = next.some((m) => {
+        const was = members.find((x) => x.id === m.id);
+        return was?.role !== m.role || (was.health ?? 'none') !== (m.health ?? 'none');
+      });
       members = next;
-      if (joined.length > 0 || left.length > 0 || roleChanges) bus.emit('members.changed', { members: next, joined, left });
+      if (joined.length > 0 || left.length > 0 || changes) bus.emit('members.changed', { members: next, joined, left });
     },
   };
 }

@@ -1,9 +1,9 @@
 // STEWARD_WAIT_FOR: conditions that must hold before the app starts (docker-cluster-controller's
 // wait-for-service step). `key:/some/key` exists in the template backend (CONFD_BACKEND),
-// `leader:<election>` has a leader, `tcp:host:port` accepts a connection. A line every few
-// seconds names what is still missing; at STEWARD_WAIT_FOR_TIMEOUT steward exits 69.
+// `leader:<election>` has a leader, `tcp:host:port` accepts a connection, `healthy:<url>`
+// answers 2xx or 3xx and `healthy:host:port` accepts a connection (the probes of health/). A
+// line every few seconds names what is still missing; at STEWARD_WAIT_FOR_TIMEOUT steward exits 69.
 
-import { connect } from 'node:net';
 import type { Settings } from '../config/options.ts';
 import { formatDuration } from '../config/values.ts';
 import { exponentialBackoff, sleep } from '../core/process-control/backoff.ts';
@@ -15,11 +15,15 @@ import type { Backend } from '../backends/backend.ts';
 import type { Coordinator } from './coordinator.ts';
 import { electionScope, leaderKeyOf } from './election.ts';
 import { errorText } from '../core/error-text.ts';
+import type { CheckResult } from '../health/check.ts';
+import { httpProbe } from '../health/http-check.ts';
+import { parseHostPort, tcpProbe } from '../health/tcp-check.ts';
 
 export type Condition =
   | { readonly kind: 'key'; readonly key: string; readonly text: string }
   | { readonly kind: 'leader'; readonly election: string; readonly text: string }
-  | { readonly kind: 'tcp'; readonly host: string; readonly port: number; readonly text: string };
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number; readonly text: string }
+  | { readonly kind: 'http'; readonly url: URL; readonly text: string };
 
 export function parseConditions(items: readonly string[], source: string): Condition[] {
   return items.map((text) => {
@@ -28,29 +32,25 @@ export function parseConditions(items: readonly string[], source: string): Condi
     const rest = text.slice(colon + 1);
     if (colon > 0 && kind === 'key' && rest.startsWith('/')) return { kind, key: rest, text };
     if (colon > 0 && kind === 'leader' && rest !== '') return { kind, election: rest, text };
-    if (colon > 0 && kind === 'tcp') {
-      const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(rest);
-      const port = Number(m?.[2]);
-      if (m !== null && port > 0 && port < 65536) return { kind, host: (m[1] ?? '').replace(/^\[|\]$/g, ''), port, text };
+    if (colon > 0 && (kind === 'tcp' || kind === 'healthy')) {
+      const target = parseHostPort(rest);
+      if (target !== undefined) return { kind: 'tcp', ...target, text };
     }
-    throw new ConfigError(`${source}: invalid condition ${JSON.stringify(text)} (expected key:/some/key, leader:ELECTION or tcp:HOST:PORT)`);
+    if (colon > 0 && kind === 'healthy' && /^https?:\/\//.test(rest)) {
+      try {
+        return { kind: 'http', url: new URL(rest), text };
+      } catch {
+        // Reported below with the accepted forms.
+      }
+    }
+    throw new ConfigError(`${source}: invalid condition ${JSON.stringify(text)} (expected key:/some/key, leader:ELECTION, tcp:HOST:PORT, healthy:URL or healthy:HOST:PORT)`);
   });
 }
 
 const REPORT_MS = 5000;
 
-function tcpOpen(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
+/** A probe's answer timeout while waiting. */
+const PROBE_TIMEOUT_MS = 2000;
 
 /** The settings wait-for reads (parts.ts picks them). */
 export const WAIT_FOR_SETTINGS = ['waitFor', 'waitForTimeout', 'keyPrefix', 'instanceId', 'electionTtl'] as const;
@@ -121,12 +121,25 @@ export function createWaitForPart(o: WaitForOptions): Part {
     });
   }
 
-  async function waitTcp(c: Extract<Condition, { kind: 'tcp' }>, signal: AbortSignal): Promise<void> {
-    // A port has no way to announce itself: this one is retried, with back-off.
+  async function waitAnswer(probe: () => Promise<CheckResult>, signal: AbortSignal): Promise<void> {
+    // A port or a URL has no way to announce itself: it is asked again, with back-off.
     const backoff = exponentialBackoff({ initialMs: 100, maxMs: 2000 });
     while (!signal.aborted) {
-      if (await tcpOpen(c.host, c.port, 2000)) return;
+      if ((await probe()).ok) return;
       await sleep(backoff.next(), signal).catch(() => {});
+    }
+  }
+
+  function waitFor(c: Condition, signal: AbortSignal): Promise<void> {
+    switch (c.kind) {
+      case 'key':
+        return waitKey(c, signal);
+      case 'leader':
+        return waitLeader(c, signal);
+      case 'tcp':
+        return waitAnswer(() => tcpProbe(c, PROBE_TIMEOUT_MS, signal), signal);
+      case 'http':
+        return waitAnswer(() => httpProbe(c.url, new Set(), PROBE_TIMEOUT_MS, signal), signal);
     }
   }
 
@@ -144,7 +157,7 @@ export function createWaitForPart(o: WaitForOptions): Part {
         const backoff = exponentialBackoff({ initialMs: 500, maxMs: 5000 });
         while (!signal.aborted) {
           try {
-            await (c.kind === 'key' ? waitKey(c, signal) : c.kind === 'leader' ? waitLeader(c, signal) : waitTcp(c, signal));
+            await waitFor(c, signal);
             if (signal.aborted) return;
             pending.delete(c);
             log.info(`${c.text} holds`);

@@ -20,11 +20,12 @@ import {
 import { checkTimeZone } from '../jobs/calendar.ts';
 import { parseListenAddress, type ListenAddress } from '../control/listen-address.ts';
 
-export type Section = 'mode' | 'init' | 'templates' | 'backend' | 'cluster' | 'jobs' | 'operations' | 'logging';
+export type Section = 'mode' | 'init' | 'health' | 'templates' | 'backend' | 'cluster' | 'jobs' | 'operations' | 'logging';
 
 export const SECTION_TITLES: Readonly<Record<Section, string>> = {
   mode: 'Modes',
   init: 'Init (PID 1)',
+  health: 'Health checks and readiness',
   templates: 'Configuration templates',
   backend: 'Key/value backend',
   cluster: 'Leader election and membership',
@@ -196,6 +197,53 @@ export const OPTIONS = {
     help: 'Signal sent to the app to stop it for a restart or when steward stops on its own.',
   }, 'SIGNAL', 'TERM', parseSignal, 'SIGTERM'),
 
+  healthCmd: textOption('health-cmd', {
+    section: 'health',
+    help: "Health check command, split as a shell would and run without one (write sh -c '...' for a shell); exit 0 = healthy. Gets STEWARD_APP_PID; {pid} in its words is the app's pid.",
+  }, 'COMMAND'),
+  healthHttp: textOption('health-http', {
+    section: 'health',
+    help: 'Health check URL (http or https): a 2xx or 3xx answer is healthy (redirects are not followed).',
+  }, 'URL'),
+  healthHttpStatus: spec<Set<number>>('health-http-status', {
+    section: 'health',
+    help: 'Other HTTP status codes that count as healthy for STEWARD_HEALTH_HTTP, e.g. 401,404.',
+  }, 'N,...', undefined, (raw, source) => new Set(parseList(raw).map((item) => parseInteger(item, source, 100, 599))), new Set()),
+  healthTcp: listOption('health-tcp', {
+    section: 'health',
+    help: 'Health check: every HOST:PORT listed must accept a TCP connection.',
+  }, 'HOST:PORT,...'),
+  healthNotify: flagOption('health-notify', {
+    section: 'health',
+    help: 'Give the app a NOTIFY_SOCKET (sd_notify) and count it started when it sends READY=1; STATUS= is kept.',
+  }),
+  healthInterval: durationOption('health-interval', '10s', {
+    section: 'health',
+    help: 'Time between the end of one check and the start of the next, after the start period.',
+  }),
+  healthTimeout: durationOption('health-timeout', '5s', {
+    section: 'health',
+    help: 'A check that takes longer fails; a command is stopped (TERM, then KILL).',
+  }),
+  healthRetries: spec('health-retries', {
+    section: 'health',
+    help: 'Failures in a row, after the start period, that make the app unhealthy.',
+  }, 'N', '3', (raw, source) => parseInteger(raw, source, 1, 1_000_000), 3),
+  healthStartPeriod: durationOption('health-start-period', '0s', {
+    section: 'health',
+    help: "Start-up time during which failed checks do not count (a success ends it early).",
+  }),
+  healthStartInterval: durationOption('health-start-interval', '1s', {
+    section: 'health',
+    help: 'Time between checks during the start period.',
+  }),
+  healthRestartAfter: optionalDurationOption('health-restart-after', {
+    section: 'health',
+    help: "Restart an app that has been unhealthy this long (0 = at once), with STEWARD_RESTART_LIMIT and STEWARD_RESTART_BACKOFF; never waits for a cluster lock.",
+  }),
+  onHealthy: textOption('on-healthy', { section: 'health', help: 'Command run when the app becomes healthy (STEWARD_HEALTH tells the state).' }, 'COMMAND'),
+  onUnhealthy: textOption('on-unhealthy', { section: 'health', help: "Command run when the app becomes unhealthy (STEWARD_HEALTH_OUTPUT holds the last check's output)." }, 'COMMAND'),
+
   confdir: defaultedTextOption('confdir', '/etc/confd', {
     section: 'templates',
     aliases: ['CONFD_CONFDIR'],
@@ -324,7 +372,7 @@ export const OPTIONS = {
   }, 'SIGNAL', undefined, parseSignal, undefined),
   waitFor: listOption('wait-for', {
     section: 'cluster',
-    help: 'Conditions that must hold before the app starts: key:/some/key, leader:ELECTION, tcp:HOST:PORT.',
+    help: 'Conditions that must hold before the app starts: key:/some/key, leader:ELECTION, tcp:HOST:PORT, healthy:URL or healthy:HOST:PORT.',
   }, 'COND,...'),
   waitForTimeout: durationOption('wait-for-timeout', '60s', {
     section: 'cluster',

@@ -137,7 +137,7 @@ export function createStatusBoard(o: StatusBoardOptions): StatusBoard {
     if (app === undefined) return { status: 'starting', reason: 'the app has not started yet' };
     if (check !== undefined) {
       const output = check.output.trim().split('\n').at(-1) ?? '';
-      return { status: check.status, reason: `health check: ${check.status}${output === '' ? '' : ` (${output})`}` };
+      return { status: check.health, reason: `health check: ${check.health}${output === '' ? '' : ` (${output})`}` };
     }
     const pending = resourceList().filter((r) => resources.get(r.name)?.good !== true);
     if (pending.length > 0) return { status: 'starting', reason: `not rendered yet: ${pending.map((r) => r.name).join(', ')}` };

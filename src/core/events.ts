@@ -8,6 +8,9 @@ import type { ResourceOutcome } from '../resources/pipeline.ts';
 
 export type Role = 'leader' | 'follower';
 
+/** The app's health: `none` without a check or readiness notification. */
+export type Health = 'none' | 'starting' | 'healthy' | 'unhealthy';
+
 /** One replica as registered under <prefix>/<election>/members/<id>. */
 export interface MemberRecord {
   readonly id: string;
@@ -15,6 +18,8 @@ export interface MemberRecord {
   readonly address: string;
   readonly role: Role;
   readonly state: string;
+  /** Absent in records written before health checks existed: read it as `none`. */
+  readonly health?: Health;
   /** When this replica registered (ms since the epoch). */
   readonly since: number;
 }
@@ -28,8 +33,26 @@ export interface Events {
   'app.exited': { readonly exit: AppExit; readonly restarting: boolean };
   /** A rendered file changed and the app should hear of it (resources/ publishes, init/ acts). */
   'app.reload': { readonly signal: SignalName; readonly reason: string };
-  /** The app should be stopped gracefully and started again (resource `reload = "restart"`). */
-  'app.restart': { readonly reason: string };
+  /**
+   * The app should be stopped gracefully and started again: a resource's `reload = "restart"`
+   * (not counted), or a repair of an unhealthy app (`countsAsFailure`: the restart limit and
+   * back-off apply, as to a crash).
+   */
+  'app.restart': { readonly reason: string; readonly countsAsFailure?: boolean };
+  /**
+   * The app's health changed (health/ publishes; the election's member record, the jobs' guard
+   * and the status endpoint follow it). `output` is the last check's output or failure.
+   */
+  'health.changed': {
+    readonly health: Exclude<Health, 'none'>;
+    readonly previous: Health;
+    readonly output: string;
+    /** Failed checks in a row that counted (none during the start period). */
+    readonly failingStreak: number;
+  };
+  // No subscriber yet: kept for the status endpoint, which shows what the app last said.
+  /** The app sent STATUS= on its NOTIFY_SOCKET (sd_notify). */
+  'app.status': { readonly status: string };
   /** This replica's role changed (the first role after start included). */
   'role.changed': {
     readonly role: Role;
@@ -71,8 +94,6 @@ export interface Events {
   'resource.reloaded': { readonly resource: string; readonly dest: string; readonly how: 'signal' | 'restart' | 'command'; readonly ok: boolean };
   /** The template backend became unreachable (again) or reachable. */
   'backend.status': { readonly backend: string; readonly state: 'ok' | 'unreachable'; readonly error: string | undefined };
-  /** The app's health check changed its verdict. */
-  'health.changed': { readonly status: 'starting' | 'healthy' | 'unhealthy'; readonly output: string };
   /**
    * steward begins to stop (a stop signal, the app's exit, nothing to run, an error); `status`
    * is what it will exit with unless the app, still to be stopped, decides otherwise.

@@ -91,7 +91,7 @@ export async function run(o: RunOptions): Promise<number> {
       libc,
       app: {
         command: o.command,
-        env: o.appEnv,
+        env: Object.assign({}, o.appEnv, ...parts.map((part) => part.appEnv?.() ?? {})),
         credentials: o.appUser?.credentials,
         takeTerminal: canTakeTerminal(libc),
       },

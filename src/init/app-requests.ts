@@ -1,5 +1,7 @@
 // What the other parts may ask of the app, through the bus: a rendered file changed and the app
-// should hear of it (app.reload), or it should be stopped and started again (app.restart).
+// should hear of it (app.reload), or it should be stopped and started again (app.restart): not
+// counted for a configuration change, counted as a failure (restart limit, back-off) for a
+// repair of an unhealthy app.
 
 import type { Bus } from '../core/bus.ts';
 import type { Logger } from '../core/log.ts';
@@ -11,7 +13,7 @@ export function actOnAppRequests(bus: Bus, supervisor: Supervisor, log: Logger):
     if (supervisor.send(signal)) log.info(`sent ${signal} to the app`, { reason });
     else log.debug(`${signal} not sent: the app is not running`, { reason });
   });
-  const offRestart = bus.on('app.restart', ({ reason }) => supervisor.restartNow(reason));
+  const offRestart = bus.on('app.restart', ({ reason, countsAsFailure }) => supervisor.restartNow(reason, countsAsFailure === true));
   return () => {
     offReload();
     offRestart();

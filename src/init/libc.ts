@@ -61,6 +61,14 @@ export interface Libc {
   lookupUser(nameOrUid: string): PasswdEntry | undefined;
   groupsOf(name: string, gid: number): number[];
   lookupGroup(name: string): number | undefined;
+  /**
+   * A non-blocking unix datagram socket bound to `path` (Node's dgram knows only UDP): its fd,
+   * or -errno. The sd_notify socket is one.
+   */
+  bindDatagramSocket(path: string): number;
+  /** Reads one queued datagram into `buffer` without waiting: its length, or -errno (-EAGAIN: none). */
+  receiveDatagram(fd: number, buffer: Buffer): number;
+  closeFd(fd: number): void;
 }
 
 // glibc and musl agree on these values on Linux.
@@ -81,6 +89,13 @@ const SIGTTOU = 22;
 // Opaque libc objects are allocated generously: posix_spawnattr_t is 336 bytes on glibc x86_64.
 const OPAQUE_SIZE = 1024;
 const SIGSET_SIZE = 128;
+const AF_UNIX = 1;
+const SOCK_DGRAM = 2;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const MSG_DONTWAIT = 0x40;
+/** sockaddr_un: sa_family_t, then sun_path[108]. */
+const SOCKADDR_UN_SIZE = 110;
 
 // Raw syscall numbers: credentials changed with syscall() bind the calling thread only, which is
 // the point (see spawnAs). glibc's setuid() would change every thread of steward.
@@ -163,6 +178,10 @@ export function loadLibc(): Libc {
   const getgrnam = lib.func('steward_group *getgrnam(const char *name)');
   const getgrouplist = lib.func('int getgrouplist(const char *user, uint32_t group, _Inout_ uint32_t *groups, _Inout_ int *ngroups)');
   const syscall = lib.func('long syscall(long number, ...)');
+  const socketFn = lib.func('int socket(int domain, int type, int protocol)');
+  const bindFn = lib.func('int bind(int fd, void *addr, uint32_t len)');
+  const recvFn = lib.func('intptr_t recv(int fd, void *buf, size_t len, int flags)');
+  const closeFn = lib.func('int close(int fd)');
 
   const emptySet = Buffer.alloc(SIGSET_SIZE);
   const fullSet = Buffer.alloc(SIGSET_SIZE);
@@ -318,6 +337,28 @@ export function loadLibc(): Libc {
       const g = getgrnam(name);
       if (g === null || g === undefined) return undefined;
       return (koffi.decode(g, group) as { gr_gid: number }).gr_gid;
+    },
+    bindDatagramSocket(path) {
+      const encoded = Buffer.from(path);
+      if (encoded.length >= SOCKADDR_UN_SIZE - 2) return -36; // ENAMETOOLONG
+      const fd = socketFn(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) as number;
+      if (fd < 0) return -koffi.errno();
+      const addr = Buffer.alloc(SOCKADDR_UN_SIZE);
+      addr.writeUInt16LE(AF_UNIX, 0);
+      encoded.copy(addr, 2);
+      if ((bindFn(fd, addr, 2 + encoded.length + 1) as number) !== 0) {
+        const errno = koffi.errno();
+        closeFn(fd);
+        return -errno;
+      }
+      return fd;
+    },
+    receiveDatagram(fd, buffer) {
+      const n = Number(recvFn(fd, buffer, buffer.length, MSG_DONTWAIT));
+      return n < 0 ? -koffi.errno() : n;
+    },
+    closeFd(fd) {
+      closeFn(fd);
     },
   };
 }

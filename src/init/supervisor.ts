@@ -48,8 +48,12 @@ export interface Supervisor {
   halt(): void;
   /** Graceful stop: `signal` now (unless null), SIGKILL to the group at `deadline` (monotonic ms). */
   stop(signal: SignalName | null, deadline: number): void;
-  /** Stops the app gracefully and starts it again (not counted as a failure). */
-  restartNow(reason: string): void;
+  /**
+   * Stops the app gracefully and starts it again: at once and not counted (a configuration
+   * change), or, when `countsAsFailure` (a repair of an unhealthy app), as after a crash: after
+   * the back-off, and not at all past STEWARD_RESTART_LIMIT, whatever STEWARD_RESTART says.
+   */
+  restartNow(reason: string, countsAsFailure?: boolean): void;
   /** The running app, if any. */
   current(): SpawnedApp | undefined;
   /** Resolves with the app's last exit once it will not be started again. */
@@ -68,6 +72,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   let stopping = false;
   let killArmed = false;
   let restartRequested = false;
+  let restartCounts = false;
   let termination: Termination | undefined;
   const pacing = restartPacing(o);
   let lastExit: AppExit | undefined;
@@ -114,7 +119,11 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     resolveDone(exit);
   }
 
-  function scheduleRestart(exit: AppExit): void {
+  /**
+   * Starts the app again after the back-off, as after a crash; at the restart limit supervision
+   * ends with its last exit instead. Says whether a restart is coming.
+   */
+  function scheduleRestart(exit: AppExit, what: string, atLimit: string): boolean {
     const delay = pacing.schedule(startedAt, () => {
       if (stopping) {
         finish(exit);
@@ -123,11 +132,12 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
       spawnAgain(exit);
     });
     if (delay === undefined) {
-      o.log.error('app keeps exiting; restart limit reached', { limit: o.restartLimit, ...exitFields(exit) });
+      o.log.error(atLimit, { limit: o.restartLimit, ...exitFields(exit) });
       finish(exit);
-      return;
+      return false;
     }
-    o.log.warn(`app ${describeExit(exit)}; restarting in ${delay}ms`, { ...exitFields(exit), restart: pacing.failuresInARow });
+    o.log.warn(`${what}; restarting in ${delay}ms`, { ...exitFields(exit), restart: pacing.failuresInARow });
+    return true;
   }
 
   function halt(): void {
@@ -139,6 +149,14 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     app = undefined;
     lastExit = exit;
     if (o.app.takeTerminal) o.libc.setForegroundGroup(0, ownGroup);
+    if (restartRequested && !stopping && restartCounts) {
+      restartRequested = false;
+      restartCounts = false;
+      termination?.cancel();
+      const restarting = scheduleRestart(exit, 'app stopped for a repair', 'app stays unhealthy; restart limit reached');
+      o.bus.emit('app.exited', { exit, restarting });
+      return;
+    }
     if (restartRequested && !stopping) {
       restartRequested = false;
       termination?.cancel();
@@ -151,7 +169,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     const restarting = !stopping && (o.restart === 'always' || (o.restart === 'on-failure' && failed));
     o.bus.emit('app.exited', { exit, restarting });
     if (restarting) {
-      scheduleRestart(exit);
+      scheduleRestart(exit, `app ${describeExit(exit)}`, 'app keeps exiting; restart limit reached');
       return;
     }
     o.log.info(`app ${describeExit(exit)}`, exitFields(exit));
@@ -190,10 +208,11 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
         return true;
       });
     },
-    restartNow(reason) {
+    restartNow(reason, countsAsFailure = false) {
       const target = app;
       if (target === undefined || stopping || restartRequested) return;
       restartRequested = true;
+      restartCounts = countsAsFailure;
       o.log.info('stopping app for a restart', { reason });
       stopApp(target, o.stopSignal, o.stopTimeout, () => {
         if (app !== target) return false;

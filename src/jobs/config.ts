@@ -32,6 +32,7 @@ import { checkCronExpression } from './scheduler.ts';
 export type When =
   | { readonly kind: 'always' }
   | { readonly kind: 'leader' }
+  | { readonly kind: 'healthy' }
   | { readonly kind: 'lock'; readonly path: string };
 
 interface SpecCommon {
@@ -124,7 +125,7 @@ const HINTS: Readonly<Record<Field, string>> = {
   schedule: 'a cron expression, e.g. "0 3 * * *" or "*/10 * * * * *" with seconds',
   command: 'a command line, or in the file a list of words',
   timeout: 'a duration such as 90s or 10m, 0 for none, or in the file a number of seconds',
-  when: 'always, leader or lock:<path>',
+  when: 'always, leader, healthy or lock:<path>',
   user: 'a user: name, uid, name:group or uid:gid',
   dest: 'a folder',
   extension: 'an extension such as sql.gz',
@@ -305,6 +306,7 @@ function parseWhen(raw: unknown, entry: Entry): When {
   const word = text.toLowerCase();
   if (word === 'always') return { kind: 'always' };
   if (word === 'leader') return { kind: 'leader' };
+  if (word === 'healthy') return { kind: 'healthy' };
   if (word.startsWith('lock:')) {
     const path = text.slice('lock:'.length).trim();
     if (path === '') throw invalid(entry, 'when', raw, 'expected lock:<path>, with the path of one of the filesystem locks');
@@ -453,7 +455,7 @@ export function loadJobsConfig(source: JobsSource): JobsConfig {
   return { timeZone, tasks, disabled, notices };
 }
 
-/** `always`, `leader` or `lock:<path>`, as written in the configuration. */
+/** `always`, `leader`, `healthy` or `lock:<path>`, as written in the configuration. */
 export function describeWhen(when: When): string {
   return when.kind === 'lock' ? `lock:${when.path}` : when.kind;
 }

@@ -1,5 +1,6 @@
-// What a job needs to know about leadership and filesystem locks before it starts and while it
-// runs. The cluster part (election) and the locks part provide these; the jobs part only asks.
+// What a job needs to know about leadership, filesystem locks and the app's health before it
+// starts and while it runs. The cluster part (election), the locks part and the health part
+// provide these; the jobs part only asks.
 
 export interface Guard {
   /**
@@ -17,6 +18,8 @@ export interface Guards {
   readonly leader: Guard | undefined;
   /** `when = lock:<path>`; undefined when `path` is not one of STEWARD_FS_LOCKS. */
   lock(path: string): Guard | undefined;
+  /** `when = healthy`; undefined when no health check is configured. */
+  readonly healthy?: Guard | undefined;
 }
 
 export const ALWAYS: Guard = {

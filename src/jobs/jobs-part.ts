@@ -66,6 +66,12 @@ function guardFor(spec: TaskSpec, guards: Guards): Guard {
     }
     return guards.leader;
   }
+  if (when.kind === 'healthy') {
+    if (guards.healthy === undefined) {
+      throw new ConfigError(`${spec.whenSource}: "healthy" needs a health check, and none is configured (set STEWARD_HEALTH_CMD, _HTTP, _TCP or _NOTIFY)`);
+    }
+    return guards.healthy;
+  }
   const guard = guards.lock(when.path);
   if (guard === undefined) {
     throw new ConfigError(`${spec.whenSource}: "lock:${when.path}" is not a filesystem lock steward holds (expected one of the paths in STEWARD_FS_LOCKS)`);

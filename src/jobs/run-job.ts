@@ -116,7 +116,8 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
   const { spec, guard, clock, log } = o;
   const label = `${spec.kind} ${spec.name}`;
   const whenText = describeWhen(spec.when);
-  const guardText = spec.when.kind === 'leader' ? 'leadership' : spec.when.kind === 'lock' ? `the lock ${spec.when.path}` : 'permission';
+  const guardText =
+    spec.when.kind === 'leader' ? 'leadership' : spec.when.kind === 'lock' ? `the lock ${spec.when.path}` : spec.when.kind === 'healthy' ? 'health' : 'permission';
   const records: RunRecord[] = [];
   const counts = { runs: 0, failures: 0, skippedRunning: 0, skippedNotPermitted: 0, missed: 0 };
   const reported = new Set<string>();
@@ -228,7 +229,7 @@ export function createJobRunner(o: JobRunnerOptions): JobRunner {
       closed = true;
       active?.run.stop(reason, undefined);
     },
-    guarded: spec.when.kind !== 'always',
+    guarded: spec.when.kind === 'leader' || spec.when.kind === 'lock',
     async settle(deadline) {
       const a = active;
       if (a?.done === undefined) return;

@@ -24,11 +24,11 @@ describe('the status board\'s health', () => {
     bus.emit('resource.rendered', rendered('written'));
     bus.emit('app.started', { pid: 42, attempt: 1 });
     assert.equal(b.health().status, 'healthy');
-    bus.emit('health.changed', { status: 'starting', output: '' });
+    bus.emit('health.changed', { health: 'starting', previous: 'none', output: '', failingStreak: 0 });
     assert.deepEqual(b.health(), { status: 'starting', reason: 'health check: starting' });
-    bus.emit('health.changed', { status: 'healthy', output: 'ok\n' });
+    bus.emit('health.changed', { health: 'healthy', previous: 'starting', output: 'ok\n', failingStreak: 0 });
     assert.deepEqual(b.health(), { status: 'healthy', reason: 'health check: healthy (ok)' });
-    bus.emit('health.changed', { status: 'unhealthy', output: 'connection refused\n' });
+    bus.emit('health.changed', { health: 'unhealthy', previous: 'healthy', output: 'connection refused\n', failingStreak: 3 });
     assert.deepEqual(b.health(), { status: 'unhealthy', reason: 'health check: unhealthy (connection refused)' });
     assert.equal(b.document().app.health, 'unhealthy');
   });

@@ -325,6 +325,23 @@ describe('supervisor restartNow', () => {
     assert.equal(r.libc.spawned.length, 2);
   });
 
+  it('counts a repair as a failure: after the back-off, and not past the restart limit, whatever the policy', async () => {
+    const r = rig({ restart: 'never', restartLimit: 1, restartBackoff: 100 });
+    r.sup.start();
+    r.sup.restartNow('unhealthy for 0s', true);
+    r.exit(killedBy('SIGTERM'));
+    assert.equal(r.libc.spawned.length, 1, 'not at once: after the back-off');
+    r.clock.advance(100);
+    assert.equal(r.libc.spawned.length, 2);
+    r.sup.restartNow('unhealthy for 0s', true);
+    r.exit(killedBy('SIGTERM'));
+    assert.deepEqual(r.exits.map((e) => e.restarting), [true, false]);
+    r.clock.advance(10_000);
+    assert.equal(r.libc.spawned.length, 2, 'the limit of 1 restart holds');
+    assert.equal((await r.final())?.status, 143);
+    assert.ok(r.logs.some((l) => l.level === 'error' && l.msg === 'app stays unhealthy; restart limit reached'));
+  });
+
   it('does nothing once the stop has begun', async () => {
     const r = rig();
     r.sup.start();

@@ -118,7 +118,7 @@ describe('jobs configuration from variables', () => {
       'STEWARD_JOB_DB_VACUUM_SCHEDULE: invalid cron expression "61 * * * *" (bad minute field "61"; expected 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, such as "0 3 * * *" or "*/10 * * * * *")');
     rejects(() => load({ ...JOB, STEWARD_JOB_DB_VACUUM_SCHEDULE: 'hourly' }), /^STEWARD_JOB_DB_VACUUM_SCHEDULE: invalid cron expression "hourly" \(expected 5 or 6 fields but got 1; /);
     rejects(() => load({ ...JOB, STEWARD_JOB_DB_VACUUM_WHEN: 'sometimes' }),
-      'STEWARD_JOB_DB_VACUUM_WHEN: invalid value "sometimes" (expected always, leader or lock:<path>)');
+      'STEWARD_JOB_DB_VACUUM_WHEN: invalid value "sometimes" (expected always, leader, healthy or lock:<path>)');
     rejects(() => load({ ...JOB, STEWARD_JOB_DB_VACUUM_WHEN: 'lock:' }), /^STEWARD_JOB_DB_VACUUM_WHEN: invalid value "lock:" \(expected lock:<path>/);
     rejects(() => load({ ...JOB, STEWARD_JOB_DB_VACUUM_TIMEOUT: 'soon' }), /^STEWARD_JOB_DB_VACUUM_TIMEOUT: invalid duration "soon"/);
     rejects(() => load({ ...JOB, STEWARD_JOB_DB_VACUUM_COMMAND: `sh -c 'unterminated` }),
@@ -188,7 +188,7 @@ keep_daily = 7
     check('[job.x]\nschedule = "0 25 * * *"\ncommand = "true"\n', /^.*steward\.toml: job\.x\.schedule: invalid cron expression "0 25 \* \* \*" \(bad hour field "25"; /);
     check('[job.x]\nschedule = 5\ncommand = "true"\n', '$FILE: job.x: schedule must be a cron expression, e.g. "0 3 * * *" or "*/10 * * * * *" with seconds, not 5');
     check('[job.x]\nschedule = "0 * * * *"\ncommand = ["sleep", 5]\n', '$FILE: job.x: command must be a command line, or in the file a list of words, not ["sleep",5]');
-    check('[job.x]\nschedule = "0 * * * *"\ncommand = "true"\nwhen = "never"\n', '$FILE: job.x.when: invalid value "never" (expected always, leader or lock:<path>)');
+    check('[job.x]\nschedule = "0 * * * *"\ncommand = "true"\nwhen = "never"\n', '$FILE: job.x.when: invalid value "never" (expected always, leader, healthy or lock:<path>)');
     check('[jobs.x]\nschedule = "0 * * * *"\n', '$FILE: unknown key "jobs" (expected [job.<name>] and [backup.<name>] tables)');
     check('[job]\nx = 1\n', '$FILE: job.x: expected a table [job.x], found 1');
     check('[job.x]\nschedule = "0 * * * *\n', /^\/.*\/steward\.toml:2:\d+: Invalid TOML document: /);
