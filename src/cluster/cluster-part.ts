@@ -9,6 +9,7 @@ import type { Bus } from '../core/bus.ts';
 import type { ChildUsers } from '../core/child-rule.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Events, Health } from '../core/events.ts';
+import { preloadCommandRunner } from '../core/exec.ts';
 import { createHookRunner, hookRunnerUsers, parseHook, type HookCall } from '../core/hooks.ts';
 import type { Logger } from '../core/log.ts';
 import type { Part, StopContext } from '../core/part.ts';
@@ -101,6 +102,8 @@ export function createClusterPart(o: ClusterPartOptions): Part {
     name: 'cluster',
     async prepare(abort) {
       unsubscribe.push(bus.on('role.changed', onRole), bus.on('members.changed', onMembers));
+      // Hooks run on the hand-over's critical path: their runner is loaded while the store is opened.
+      if (Object.values(hooks).some((h) => h !== undefined)) void preloadCommandRunner().catch(() => {});
       coordinator = await o.openCoordinator();
       const e = createElection({
         coordinator,

@@ -57,6 +57,15 @@ export interface CommandResult {
 /** After SIGTERM on timeout, how long the command's group has before SIGKILL. */
 const KILL_GRACE_MS = 2000;
 
+/**
+ * Loads what runCommand needs (execa, the spawn tracking) before the first command: a hook on a
+ * leader hand-over's critical path must not pay for loading them (hundreds of ms on a busy machine).
+ */
+export async function preloadCommandRunner(): Promise<void> {
+  await trackNodeSpawns();
+  await import('execa');
+}
+
 export async function runCommand(spec: CommandSpec, options: RunOptions): Promise<CommandResult> {
   await trackNodeSpawns();
   const { execa } = await import('execa');

@@ -14,6 +14,8 @@ import { etcdBackendOptions, etcdSkipReason, startEtcd, type EtcdServer } from '
 import { startTcpProxy } from '../support/tcp-proxy.ts';
 import { quietFor, until } from '../support/until.ts';
 
+/** The replicas' lease TTL: a keep-alive is due every third of it, which a loaded machine must be able to send. */
+const TTL_MS = 2000;
 const skip = etcdSkipReason();
 const clock = systemClock();
 const fast: Partial<EtcdCoordinatorTuning> = {
@@ -89,7 +91,7 @@ describe('etcd coordinator election', { skip }, () => {
   });
 
   /** A replica: a coordinator of its own and one session. */
-  async function replica(name: string, ttlMs = 1000, nodes: readonly string[] = [etcd.endpoint]): Promise<Session> {
+  async function replica(name: string, ttlMs = TTL_MS, nodes: readonly string[] = [etcd.endpoint]): Promise<Session> {
     const c = createEtcdCoordinator(etcdBackendOptions(nodes), clock, fast);
     cleanups.push(() => c.close());
     return c.openSession({ ttlMs, instanceId: name }, stop.signal);
@@ -175,7 +177,7 @@ describe('etcd coordinator election', { skip }, () => {
     // The seat frees up: with etcd3 the revoked campaign could still report 'elected' now.
     await a.resign('/e4');
     await leaders.until('no leader', (v) => v.at(-1) === undefined);
-    await quietFor(2 * 1000 + 500);
+    await quietFor(2 * TTL_MS + 500);
     assert.equal(campaign.state, 'rejected');
     assert.deepEqual(await candidates('/e4'), []);
     assert.deepEqual(leaders.values, ['a', undefined]);
@@ -213,7 +215,7 @@ describe('etcd coordinator election', { skip }, () => {
     await until("the last round's candidate key", newSeat);
     assert.equal((await candidates('/e5')).length, 2, 'one key per replica');
     await until('every withdrawal seen', () => puts === rounds + 1 && deletes === rounds);
-    await quietFor(2 * 1000);
+    await quietFor(2 * TTL_MS);
     assert.deepEqual({ puts, deletes }, { puts: rounds + 1, deletes: rounds }, 'one write to enter and one to withdraw per campaign; no hidden retries');
     assert.equal(last.state, 'pending');
     await a.resign('/e5');

@@ -115,7 +115,7 @@ export function startSteward(args: readonly string[], options: StartOptions = {}
   return {
     proc,
     stewardPid,
-    line(pattern, timeoutMs = 10_000) {
+    line(pattern, timeoutMs = 30_000) {
       const seen = lines.find((l) => pattern.test(l));
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
