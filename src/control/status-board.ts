@@ -33,6 +33,26 @@ export interface StatusBoardOptions {
 
 const GOOD_OUTCOMES = new Set(['written', 'unchanged', 'would-change']);
 
+/** Each job as the jobs part reports it, with its last run. */
+function jobStates(views: OperatorViews): JobState[] {
+  return (views.jobs?.status() ?? []).map((j) => {
+    const last = j.history.at(-1);
+    return {
+      name: j.name,
+      kind: j.kind,
+      schedule: j.schedule,
+      when: j.when,
+      running: j.running !== undefined,
+      lastRun: last?.startedAt ?? null,
+      ok: last?.ok ?? null,
+      exitCode: last?.exitCode ?? null,
+      signal: last?.signal ?? null,
+      durationMs: last === undefined ? null : Math.round(last.durationMs),
+      nextRun: j.nextRun ?? null,
+    };
+  });
+}
+
 export function createStatusBoard(o: StatusBoardOptions): StatusBoard {
   const { bus, clock, views } = o;
   const startedAtMs = clock.now();
@@ -145,25 +165,6 @@ export function createStatusBoard(o: StatusBoardOptions): StatusBoard {
     return { status: 'healthy', reason: count === 0 ? 'the app is running' : `the app is running and ${count} resource(s) are rendered` };
   }
 
-  function jobList(): JobState[] {
-    return (views.jobs?.status() ?? []).map((j) => {
-      const last = j.history.at(-1);
-      return {
-        name: j.name,
-        kind: j.kind,
-        schedule: j.schedule,
-        when: j.when,
-        running: j.running !== undefined,
-        lastRun: last?.startedAt ?? null,
-        ok: last?.ok ?? null,
-        exitCode: last?.exitCode ?? null,
-        signal: last?.signal ?? null,
-        durationMs: last === undefined ? null : Math.round(last.durationMs),
-        nextRun: j.nextRun ?? null,
-      };
-    });
-  }
-
   function document(): StatusDocument {
     const h = health();
     return {
@@ -178,7 +179,7 @@ export function createStatusBoard(o: StatusBoardOptions): StatusBoard {
         ? { role: role ?? null, leader: leader ?? null, members: members.map((m) => m.id), holdsFencingToken: role === 'leader' && holdsToken }
         : null,
       locks: [...locks],
-      jobs: jobList(),
+      jobs: jobStates(views),
     };
   }
 

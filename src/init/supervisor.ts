@@ -71,8 +71,8 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   let attempt = 0;
   let stopping = false;
   let killArmed = false;
-  let restartRequested = false;
-  let restartCounts = false;
+  /** A restart someone asked for (restartNow): at once, or counted as a failure (a repair). */
+  let requested: 'at-once' | 'counted' | undefined;
   let termination: Termination | undefined;
   const pacing = restartPacing(o);
   let lastExit: AppExit | undefined;
@@ -149,20 +149,16 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     app = undefined;
     lastExit = exit;
     if (o.app.takeTerminal) o.libc.setForegroundGroup(0, ownGroup);
-    if (restartRequested && !stopping && restartCounts) {
-      restartRequested = false;
-      restartCounts = false;
+    const asked = stopping ? undefined : requested;
+    requested = undefined;
+    if (asked !== undefined) {
       termination?.cancel();
-      const restarting = scheduleRestart(exit, 'app stopped for a repair', 'app stays unhealthy; restart limit reached');
+      const restarting = asked === 'at-once' || scheduleRestart(exit, 'app stopped for a repair', 'app stays unhealthy; restart limit reached');
       o.bus.emit('app.exited', { exit, restarting });
-      return;
-    }
-    if (restartRequested && !stopping) {
-      restartRequested = false;
-      termination?.cancel();
-      o.bus.emit('app.exited', { exit, restarting: true });
-      o.log.info('restarting app', exitFields(exit));
-      spawnAgain(exit);
+      if (asked === 'at-once') {
+        o.log.info('restarting app', exitFields(exit));
+        spawnAgain(exit);
+      }
       return;
     }
     const failed = reportedStatus(exit, o.successCodes) !== 0;
@@ -183,15 +179,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
       onAppExit(decodeWaitStatus(pid, status));
       return true;
     },
-    forward(signal) {
-      const target = signalForApp(signal, o.rewrite);
-      if (target === null || app === undefined) {
-        o.log.debug('signal not forwarded', { signal, target, running: app !== undefined });
-        return;
-      }
-      o.log.debug('forwarding signal', { signal, target, pid: app.pid });
-      sendSignal(appTarget(app, o.signalGroup), target, o.libc.kill);
-    },
+    forward: (signal) => forwardToApp(app, signal, o),
     send(signal) {
       return app !== undefined && sendSignal(appTarget(app, o.signalGroup), signal, o.libc.kill);
     },
@@ -210,9 +198,8 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     },
     restartNow(reason, countsAsFailure = false) {
       const target = app;
-      if (target === undefined || stopping || restartRequested) return;
-      restartRequested = true;
-      restartCounts = countsAsFailure;
+      if (target === undefined || stopping || requested !== undefined) return;
+      requested = countsAsFailure ? 'counted' : 'at-once';
       o.log.info('stopping app for a restart', { reason });
       stopApp(target, o.stopSignal, o.stopTimeout, () => {
         if (app !== target) return false;
@@ -223,6 +210,17 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     current: () => app,
     done,
   };
+}
+
+/** Passes a signal steward received on to the app, rewritten as STEWARD_SIGNAL_REWRITE says. */
+function forwardToApp(app: SpawnedApp | undefined, signal: SignalName, o: SupervisorOptions): void {
+  const target = signalForApp(signal, o.rewrite);
+  if (target === null || app === undefined) {
+    o.log.debug('signal not forwarded', { signal, target, running: app !== undefined });
+    return;
+  }
+  o.log.debug('forwarding signal', { signal, target, pid: app.pid });
+  sendSignal(appTarget(app, o.signalGroup), target, o.libc.kill);
 }
 
 function exitFields(exit: AppExit): Record<string, unknown> {

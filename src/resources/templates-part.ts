@@ -18,7 +18,6 @@
 
 import type { Backend, BackendStatus } from '../backends/backend.ts';
 import type { Settings } from '../config/options.ts';
-import { formatDuration } from '../config/values.ts';
 import type { Bus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { ConfigError } from '../core/exit-codes.ts';
@@ -35,12 +34,12 @@ import { createKeyFeed } from './key-feed.ts';
 import { noopReport } from './noop-report.ts';
 import { processResource, resourceUses, type ResourceOutcome } from './pipeline.ts';
 import { createReloadBatcher, runReloadCommandsOnce } from './reload-batcher.ts';
-import { createReloadHold } from './reload-hold.ts';
+import { createLiveOutcomes } from './live-outcomes.ts';
 import { keysOf, resourceReloader } from './reload-resources.ts';
 import { createRenderQueue } from './render-queue.ts';
+import { createRenderTimes } from './render-times.ts';
 import type { TemplateResource } from './resource.ts';
 import { errorText } from '../core/error-text.ts';
-import { createWriteRetries } from './write-retries.ts';
 
 /** The settings the templates part reads (parts.ts builds them). */
 export const TEMPLATES_SETTINGS = [
@@ -77,35 +76,15 @@ async function loadEngine(name: EngineName, extraNames: readonly string[]): Prom
   return loadGoEngine({ extraFunctionNames: extraNames });
 }
 
-/**
- * A live render keeps the last good file whatever goes wrong: the log says what and why, in one
- * line per attempt (`retryInMs`: when a failed write is tried again).
- */
-function logLiveOutcome(r: TemplateResource, outcome: ResourceOutcome, log: Logger, retryInMs: number | undefined): void {
-  const fields = { resource: r.name, dest: r.dest };
-  switch (outcome.kind) {
-    case 'unchanged':
-      log.debug('rendered; no change', fields);
-      return;
-    case 'written':
-      log.info(`updated ${r.dest}`, { ...fields, changed: outcome.differences, inPlace: outcome.inPlace || undefined });
-      return;
-    case 'missing-key':
-      log.error(`key ${outcome.key} is missing; keeping the last ${r.dest}`, { ...fields, error: outcome.message });
-      return;
-    case 'check-failed':
-      if (outcome.repeated === true) log.info(`check_cmd already rejected this ${r.dest}; keeping the last one until a change`, fields);
-      else log.error(`check_cmd rejected the new ${r.dest}; keeping the last one until a change`, { ...fields, error: outcome.message, output: outcome.output });
-      return;
-    case 'render-failed':
-      log.error(`cannot update ${r.dest}; keeping the last one`, { ...fields, error: outcome.message });
-      return;
-    case 'write-failed':
-      if (retryInMs === undefined) log.error(`cannot update ${r.dest}; keeping the last one`, { ...fields, error: outcome.message });
-      else log.error(`cannot update ${r.dest}; keeping the last one and trying again in ${formatDuration(retryInMs)}`, { ...fields, error: outcome.message, retryInMs });
-      return;
-    case 'would-change':
-      return;
+/** Compiles every resource's template before anything renders: one that cannot is exit 78. */
+async function compileAll(resources: readonly TemplateResource[], compiled: (r: TemplateResource) => Promise<CompiledTemplate>): Promise<void> {
+  for (const r of resources) {
+    try {
+      await compiled(r);
+    } catch (error) {
+      const message = errorText(error);
+      throw new ConfigError(`${r.name}: ${error instanceof TemplateError ? message : `cannot load template ${r.src}: ${message}`}`);
+    }
   }
 }
 
@@ -124,18 +103,6 @@ export interface TemplatesPart extends Part {
   renderNow(): Promise<readonly RenderReport[]>;
 }
 
-function failureOf(outcome: ResourceOutcome): string | undefined {
-  switch (outcome.kind) {
-    case 'missing-key':
-    case 'render-failed':
-    case 'check-failed':
-    case 'write-failed':
-      return outcome.message;
-    default:
-      return undefined;
-  }
-}
-
 export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
   const { settings, clock, env } = o;
   const log = o.log.child('config');
@@ -151,18 +118,13 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
   const feed = createKeyFeed({ cache, clock, log, backend: o.backend, openBackend: o.openBackend, configTimeoutMs: settings.configTimeout, onChange: keysChanged, onStatus: statusChanged });
   const batcher = createReloadBatcher({ bus: o.bus, clock, log, env, commandTimeoutMs: settings.commandTimeout, syncOnly: settings.syncOnly });
   const queue = createRenderQueue({ resources: o.resources, clock, log, waitOf: (r) => r.wait ?? settings.wait, render: renderResource, onOutcome, onClear });
-  const hold = createReloadHold({ clock, log, holdMs: settings.reloadHold, release: (written) => written.forEach((r) => void batcher.written(r)) });
-  const retries = createWriteRetries({ clock, retry: (r) => queue.now(r) });
-  /** The digest of the content each resource's check_cmd last rejected. */
-  const rejected = new WeakMap<TemplateResource, string>();
-  /** When a key change first made a resource due, for the watch latency. */
-  const changedAt = new Map<TemplateResource, number>();
+  const live = createLiveOutcomes({ clock, log, batcher, holdMs: settings.reloadHold, syncOnly: settings.syncOnly, retry: (r) => queue.now(r) });
+  const times = createRenderTimes(clock, o.bus);
   const offExtras = (o.extrasChangeOn ?? []).flatMap(({ functions, events }) => events.map((event) => o.bus.on(event, () => extrasChanged(functions))));
 
   // What was due will not render (--watch-templates replaces the resources, or steward stops).
   function onClear(): void {
-    retries.clear();
-    hold.clear(!stopping.signal.aborted);
+    live.clear(!stopping.signal.aborted);
   }
 
   async function compiled(r: TemplateResource): Promise<CompiledTemplate> {
@@ -175,7 +137,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
     const b = feed.backend;
     if (b === undefined) return;
     const due = queue.resources.filter((r) => keys.some((key) => resourceUses(r, key, (requested, k) => b.covers(requested, k))));
-    for (const r of due) if (!changedAt.has(r)) changedAt.set(r, clock.monotonic());
+    for (const r of due) times.changed(r);
     changed(due);
   }
 
@@ -186,7 +148,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
 
   /** A change makes `due` render (after their quiescence, once live), as one batch. */
   function changed(due: readonly TemplateResource[]): void {
-    if (queue.phase === 'live' && due.length > 0) hold.due(due);
+    if (queue.phase === 'live' && due.length > 0) live.due(due);
     for (const r of due) queue.changed(r);
     wakeup.fire();
   }
@@ -201,24 +163,11 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
     );
   }
 
-  async function renderResource(r: TemplateResource): Promise<ResourceOutcome> {
-    const started = clock.monotonic();
-    const since = changedAt.get(r);
-    changedAt.delete(r);
-    const outcome = await renderTimed(r);
-    const now = clock.monotonic();
-    o.bus.emit('resource.rendered', {
-      resource: r.name,
-      dest: r.dest,
-      outcome: outcome.kind,
-      error: failureOf(outcome),
-      durationMs: now - started,
-      watchLatencyMs: outcome.kind === 'written' && since !== undefined ? now - since : undefined,
-    });
-    return outcome;
+  function renderResource(r: TemplateResource): Promise<ResourceOutcome> {
+    return times.timed(r, () => renderOnce(r));
   }
 
-  async function renderTimed(r: TemplateResource): Promise<ResourceOutcome> {
+  async function renderOnce(r: TemplateResource): Promise<ResourceOutcome> {
     const b = feed.backend;
     try {
       if (b === undefined) throw new Error('no backend is open');
@@ -233,7 +182,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
         syncOnly: settings.syncOnly,
         noop: settings.noop,
         log,
-        rejectedDigest: rejected.get(r),
+        rejectedDigest: live.rejectedDigest(r),
       });
     } catch (error) {
       // A template that no longer compiles (or is gone) is a failed render: the last file stays.
@@ -247,24 +196,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
       takeStartUpOutcome(r, outcome, queue, log);
       return;
     }
-    if (outcome.kind === 'check-failed') rejected.set(r, outcome.digest);
-    else if (outcome.kind === 'written' || outcome.kind === 'unchanged') rejected.delete(r);
-    logLiveOutcome(r, outcome, log, retries.after(r, outcome));
-    // reload_cmd runs when its own file is written; the app's reload waits for the whole batch.
-    if (outcome.kind === 'written' && r.reloadCmd !== undefined) await batcher.written(r);
-    const signals = outcome.kind === 'written' && r.reloadCmd === undefined && r.reload.kind !== 'none' && !settings.syncOnly;
-    hold.settle(r, outcome.kind === 'written' || outcome.kind === 'unchanged', signals);
-  }
-
-  async function compileAll(): Promise<void> {
-    for (const r of queue.resources) {
-      try {
-        await compiled(r);
-      } catch (error) {
-        const message = errorText(error);
-        throw new ConfigError(`${r.name}: ${error instanceof TemplateError ? message : `cannot load template ${r.src}: ${message}`}`);
-      }
-    }
+    await live.handle(r, outcome);
   }
 
   return {
@@ -278,7 +210,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
       return resources.map((r) => ({ resource: r.name, dest: r.dest, outcome: queue.outcome(r)?.kind }));
     },
     async prepare(abort) {
-      await compileAll();
+      await compileAll(queue.resources, compiled);
       if (settings.check) {
         log.info(`configuration is valid: ${queue.resources.length} template resource(s)`);
         return;
@@ -306,7 +238,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
     async stop(ctx: StopContext) {
       for (const off of offExtras) off();
       stopping.abort();
-      retries.stop();
+      live.stop();
       feed.stop();
       queue.stop();
       await settlesWithin(queue.idle(), ctx.deadline - clock.monotonic(), clock);
