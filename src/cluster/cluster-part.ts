@@ -13,7 +13,7 @@ import { preloadCommandRunner } from '../core/exec.ts';
 import { createHookRunner, hookRunnerUsers, parseHook, type HookCall } from '../core/hooks.ts';
 import type { Logger } from '../core/log.ts';
 import type { Part, StopContext } from '../core/part.ts';
-import { sleep } from '../core/process-control/backoff.ts';
+import { settlesWithin } from '../core/process-control/deadline.ts';
 import type { ClusterView } from './cluster-view.ts';
 import type { Coordinator } from './coordinator.ts';
 import { createElection, electionScope, type Election } from './election.ts';
@@ -128,7 +128,7 @@ export function createClusterPart(o: ClusterPartOptions): Part {
       // Follower hook and leader-only work stopped first, then resign, then (after this) the
       // app: the new leader is elected only once this replica has stopped acting as one.
       election.stepDownForShutdown('steward is stopping');
-      if (wasLeader) await Promise.race([lastRoleHooks, sleep(Math.max(0, ctx.deadline - clock.monotonic())).catch(() => {})]);
+      if (wasLeader) await settlesWithin(lastRoleHooks, ctx.deadline - clock.monotonic(), clock);
       await election.resign();
     },
     async stop() {

@@ -7,6 +7,7 @@
 import type { Settings } from '../config/options.ts';
 import { formatDuration } from '../config/values.ts';
 import { exponentialBackoff, sleep } from '../core/process-control/backoff.ts';
+import { settlesWithin } from '../core/process-control/deadline.ts';
 import type { Clock } from '../core/clock.ts';
 import { ConfigError, UnavailableError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';
@@ -177,7 +178,7 @@ export function createWaitForPart(o: WaitForOptions): Part {
           await finished;
           throw new UnavailableError(`still waiting after ${formatDuration(settings.waitForTimeout)} (STEWARD_WAIT_FOR_TIMEOUT) for: ${[...pending].map((c) => c.text).join(', ')}`);
         }
-        await Promise.race([finished, sleep(Math.min(REPORT_MS, left)).catch(() => {})]);
+        await settlesWithin(finished, Math.min(REPORT_MS, left), clock);
         if (pending.size > 0 && clock.monotonic() < deadline) log.info(`still waiting for ${[...pending].map((c) => c.text).join(', ')}`);
       }
       giveUp.abort();
