@@ -56,7 +56,7 @@ export interface HealthPart extends Part {
 
 export interface HealthPartOptions {
   readonly settings: HealthSettings;
-  /** The environment checks and hooks get: steward's, without its secrets. */
+  /** steward's environment; runCommand takes its secrets out before a check or hook gets it. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Who checks and hooks run as: the app's user unless STEWARD_HOOK_USER says otherwise for hooks. */
   readonly users: ChildUsers;
