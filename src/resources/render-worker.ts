@@ -83,10 +83,10 @@ const DEFAULT_IDLE_MS = 2000;
 
 /**
  * The thread's heap: room for an output of maxBytes as the engines build it (pieces, then the
- * joined string, then its bytes) and the engines themselves.
+ * joined string, then its bytes) and the engines themselves, below HEAP_SHARE of it.
  */
 export function threadHeapMb(maxBytes: number): number {
-  return Math.ceil((4 * maxBytes) / MIB) + 64;
+  return Math.ceil((6 * maxBytes) / MIB) + 64;
 }
 
 /** The error of a render over STEWARD_RENDER_MAX_BYTES. */
@@ -106,15 +106,15 @@ interface Pending {
 }
 
 /** How often, while a render runs, the thread's heap is looked at. */
-const HEAP_CHECK_MS = 20;
+const HEAP_CHECK_MS = 5;
 /**
  * The share of the thread's heap limit at which its render is ended. V8 itself, at the limit,
  * gives a worker 16 MB of leeway to stop; an allocation larger than that then aborts the whole
- * process (PID 1) instead of the thread. Stopping the render well before keeps that for an
- * allocation larger than the rest of the heap (the Go engine's output limit, counted as the
- * output grows, keeps its allocations small).
+ * process (PID 1) instead of the thread. A growing array's next backing store is 1.5 times the
+ * last: ended at 40%, a heap that is all one array still has room for the next one. (The Go
+ * engine's output limit, counted as the output grows, keeps its allocations small anyway.)
  */
-const HEAP_SHARE = 0.75;
+const HEAP_SHARE = 0.4;
 
 interface Running extends Pending {
   readonly worker: Worker;
