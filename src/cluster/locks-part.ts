@@ -17,6 +17,7 @@ import { createHookRunner, hookRunnerUsers, parseHook } from '../core/hooks.ts';
 import type { Logger } from '../core/log.ts';
 import type { Part } from '../core/part.ts';
 import type { Guard } from '../jobs/guards.ts';
+import type { ExtraAnswer } from '../render/index.ts';
 import { errorText } from '../core/error-text.ts';
 
 export interface LocksPart extends Part {
@@ -119,10 +120,14 @@ export function createLocksPart(o: LocksPartOptions): LocksPart {
   return {
     name: 'locks',
     extras: {
-      hasLock: (path) => {
-        const s = states.get(resolve(String(path)));
-        return s !== undefined && valid(s) !== undefined;
-      },
+      hasLock: Object.assign(
+        (path: unknown) => {
+          const s = states.get(resolve(String(path)));
+          return s !== undefined && valid(s) !== undefined;
+        },
+        // For a template rendered in the render thread: every configured path's answer now.
+        { snapshot: (): ExtraAnswer => ({ kind: 'by-path', answers: Object.fromEntries([...states].map(([p, s]) => [p, valid(s) !== undefined])), otherwise: false }) },
+      ),
     },
     guard(path) {
       const s = states.get(resolve(path));

@@ -16,6 +16,8 @@ import {
   parseWait,
   type SignalName,
   type Wait,
+  parsePositiveDuration,
+  parseSize,
 } from './values.ts';
 import { checkTimeZone } from '../jobs/calendar.ts';
 import { parseListenAddress, type ListenAddress } from '../control/listen-address.ts';
@@ -270,6 +272,15 @@ export const OPTIONS = {
     section: 'templates',
     help: 'How long to wait for missing keys and an unreachable backend before the app starts.',
   }),
+  // Render limits (issue 11): docs/templates.md, "Where templates run, and their limits".
+  renderTimeout: spec('render-timeout', {
+    section: 'templates',
+    help: 'Longest one template may take to render; a longer render is stopped and fails like a bad template (the last good file stays).',
+  }, 'DURATION', '10s', parsePositiveDuration, 10_000),
+  renderMaxBytes: spec('render-max-bytes', {
+    section: 'templates',
+    help: 'Largest file one template may render; a larger output is stopped and fails like a bad template (the last good file stays).',
+  }, 'SIZE', '64MB', parseSize, 64 * 1024 * 1024),
   interval: optionalDurationOption('interval', {
     section: 'templates',
     aliases: ['CONFD_INTERVAL'],

@@ -140,6 +140,26 @@ export function parseExitCodes(raw: string, source: string): Set<number> {
   return new Set(parseList(raw).map((item) => parseInteger(item, source, 0, 255)));
 }
 
+/** A duration above zero (a limit of 0 would end every render). */
+export function parsePositiveDuration(raw: string, source: string): number {
+  const ms = parseDuration(raw, source);
+  if (ms <= 0) throw new ConfigError(`${source}: invalid duration ${JSON.stringify(raw)} (expected one above 0, e.g. 10s)`);
+  return ms;
+}
+
+const SIZE = /^(\d+)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i;
+const SIZE_UNITS: Readonly<Record<string, number>> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** A size in bytes: `65536`, `512KB`, `64MB`, `1GB` (units of 1024, as `64MiB`). */
+export function parseSize(raw: string, source: string): number {
+  const m = SIZE.exec(raw.trim());
+  const n = m === null ? Number.NaN : Number(m[1]) * (SIZE_UNITS[(m[2] ?? 'b').charAt(0).toLowerCase()] ?? Number.NaN);
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new ConfigError(`${source}: invalid size ${JSON.stringify(raw)} (expected a number of bytes above 0, or one with KB, MB or GB)`);
+  }
+  return n;
+}
+
 /** A quiescence window: render `minMs` after the last change, and never later than `maxMs` after the first. */
 export interface Wait {
   readonly minMs: number;

@@ -13,6 +13,26 @@ export interface RenderContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** steward's own functions; engines expose them beside confd's. */
   readonly extras: ExtraFunctions;
+  /** Bounds checked while the template runs (the Go engine; nunjucks output is measured after). */
+  readonly limits?: RenderLimits;
+}
+
+/** What a render may use before it is ended with a RenderLimitError. */
+export interface RenderLimits {
+  /** Output size, counted as the output grows (bytes for the Go engine). */
+  readonly maxBytes: number;
+  /** Asked now and then while the template runs: true ends the render. */
+  readonly expired?: () => boolean;
+}
+
+/** A render ended by its RenderLimits: not the template's fault, so not a TemplateError. */
+export class RenderLimitError extends Error {
+  readonly limit: 'bytes' | 'time';
+  constructor(limit: 'bytes' | 'time') {
+    super(limit === 'bytes' ? 'the output grew past its size limit' : 'the render ran past its time limit');
+    this.name = 'RenderLimitError';
+    this.limit = limit;
+  }
 }
 
 export interface CompiledTemplate {

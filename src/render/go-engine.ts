@@ -93,7 +93,7 @@ export function createGoEngine(options: GoEngineOptions = {}): GoTemplateEngine 
         calls: template.calls,
         encoding: 'latin1',
         render: (ctx: RenderContext): string =>
-          asText(() => template.execute({ store: ctx.store, env: ctx.env, now, fileExists, dns }, extraFunctions(ctx.extras))),
+          asText(() => template.execute({ store: ctx.store, env: ctx.env, now, fileExists, dns }, extraFunctions(ctx.extras), ctx.limits)),
       };
     },
   };

@@ -5,8 +5,10 @@
 import type { TemplateEngine } from './engine.ts';
 import type { GoEngineOptions, GoTemplateEngine } from './go-engine.ts';
 
-export type { CompiledTemplate, EngineName, ExtraFunctions, RenderContext, TemplateEngine } from './engine.ts';
-export { TemplateError } from './engine.ts';
+export type { CompiledTemplate, EngineName, ExtraFunctions, RenderContext, RenderLimits, TemplateEngine } from './engine.ts';
+export { RenderLimitError, TemplateError } from './engine.ts';
+export { extrasFromSnapshot, snapshotExtras } from './extras-snapshot.ts';
+export type { ExtraAnswer, ExtraSnapshot, SnapshotFunction } from './extras-snapshot.ts';
 export { createTemplateSource } from './templates.ts';
 export type { TemplateSource } from './templates.ts';
 export { KvStore } from './confd/store.ts';

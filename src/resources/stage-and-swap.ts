@@ -130,7 +130,8 @@ export async function inspect(desired: Desired): Promise<Inspection> {
 
 // check_cmd gets this path unquoted in sh -c: only characters a shell takes literally. The
 // directory is checked when the resource is loaded.
-function stagePathFor(dest: string): string {
+/** A fresh stage file's path beside `dest`; whoever stages picks it, so that it can always remove it. */
+export function stagePathFor(dest: string): string {
   const name = basename(dest).replace(/[^A-Za-z0-9._-]/g, '_');
   return join(dirname(dest), `.${name}.steward-${randomBytes(6).toString('hex')}`);
 }
@@ -146,26 +147,61 @@ async function fsyncDirectory(dir: string): Promise<void> {
 
 // write() may write less than asked (a full disk says so only by a short count): loop, and let
 // a write that makes no progress fail rather than install a short file.
-async function writeAll(handle: FileHandle, content: Buffer): Promise<void> {
+async function writeAll(handle: FileHandle, content: Uint8Array, position = 0): Promise<void> {
   let offset = 0;
   while (offset < content.length) {
-    const { bytesWritten } = await handle.write(content, offset, content.length - offset, offset);
+    const { bytesWritten } = await handle.write(content, offset, content.length - offset, position + offset);
     if (bytesWritten === 0) throw Object.assign(new Error(`no space to write ${content.length} bytes (wrote ${offset})`), { code: 'ENOSPC' });
     offset += bytesWritten;
   }
 }
 
+const COPY_CHUNK = 1024 * 1024;
+
 // The owner first (a previous owner could otherwise loosen the mode again), then the mode, and
 // only then the first byte: a reader that opens the file from then on is refused. One that
-// already holds it open keeps reading (see bind-mounts.ts, which warns at start-up).
-async function overwriteInPlace(dest: string, content: Buffer, target: Target): Promise<void> {
+// already holds it open keeps reading (see bind-mounts.ts, which warns at start-up). The content
+// is copied from the stage file, which the render thread may have written.
+async function overwriteInPlace(dest: string, staged: string, target: Target): Promise<void> {
   const handle = await open(dest, constants.O_WRONLY | constants.O_NOFOLLOW);
   try {
+    const source = await open(staged, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      await handle.chown(target.uid, target.gid);
+      await handle.chmod(target.mode);
+      const chunk = Buffer.allocUnsafe(COPY_CHUNK);
+      let size = 0;
+      for (;;) {
+        const { bytesRead } = await source.read(chunk, 0, COPY_CHUNK, size);
+        if (bytesRead === 0) break;
+        await writeAll(handle, chunk.subarray(0, bytesRead), size);
+        size += bytesRead;
+      }
+      await handle.truncate(size);
+      await handle.sync();
+    } finally {
+      await source.close();
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Creates the stage file at `path` (beside the destination) with its final owner and mode
+ * before any content, fills and fsyncs it. Throws on failure; the caller removes `path`.
+ */
+export async function stage(content: Uint8Array, target: Target, path: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    // Mode and owner first: the content is never readable with the wrong permissions.
     await handle.chown(target.uid, target.gid);
     await handle.chmod(target.mode);
     await writeAll(handle, content);
-    await handle.truncate(content.length);
     await handle.sync();
+    const written = (await handle.stat()).size;
+    if (written !== content.length) throw new Error(`the stage file holds ${written} of ${content.length} bytes`);
   } finally {
     await handle.close();
   }
@@ -175,49 +211,55 @@ export interface SwapOptions {
   /** Runs check_cmd against the stage file; undefined when there is none (or --sync-only). */
   readonly check: Check | undefined;
   readonly keepStageFile: boolean;
+  /** Once aborted (steward is stopping), nothing more is swapped in. */
+  readonly signal?: AbortSignal;
 }
 
-/** Stages, checks and swaps in `desired`; never throws (a failure is an outcome). */
-export async function stageAndSwap(desired: Desired, inspection: Inspection, options: SwapOptions): Promise<SwapOutcome> {
-  const { target } = inspection;
-  const dir = dirname(desired.dest);
-  let stage: string | undefined;
+function failed(error: unknown): SwapOutcome {
+  return { kind: 'error', message: (error as Error).message, code: (error as NodeJS.ErrnoException).code };
+}
+
+/**
+ * Checks the staged file and swaps it in for `dest`; never throws (a failure is an outcome).
+ * The stage file is removed afterwards unless it is kept.
+ */
+export async function checkAndSwap(dest: string, staged: string, inspection: Pick<Inspection, 'target' | 'differences'>, options: SwapOptions): Promise<SwapOutcome> {
+  let left: string | undefined = staged;
   try {
-    await mkdir(dir, { recursive: true });
-    stage = stagePathFor(desired.dest);
-    const handle = await open(stage, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    try {
-      // Mode and owner first: the content is never readable with the wrong permissions.
-      await handle.chown(target.uid, target.gid);
-      await handle.chmod(target.mode);
-      await writeAll(handle, desired.content);
-      await handle.sync();
-      const written = (await handle.stat()).size;
-      if (written !== desired.content.length) throw new Error(`the stage file holds ${written} of ${desired.content.length} bytes`);
-    } finally {
-      await handle.close();
-    }
     if (options.check !== undefined) {
-      const result = await options.check(stage);
+      const result = await options.check(staged);
       if (!result.ok) {
         return { kind: 'check-failed', failure: result.failure ?? 'failed', output: result.output };
       }
     }
+    if (options.signal?.aborted === true) return { kind: 'error', message: 'steward is stopping: not swapped in', code: undefined };
     let inPlace = false;
     try {
-      await rename(stage, desired.dest);
-      stage = undefined;
+      await rename(staged, dest);
+      left = undefined;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EBUSY') throw error;
       // A bind-mounted single file: the mount point cannot be replaced, only rewritten.
-      await overwriteInPlace(desired.dest, desired.content, target);
+      await overwriteInPlace(dest, staged, inspection.target);
       inPlace = true;
     }
-    await fsyncDirectory(dir);
+    await fsyncDirectory(dirname(dest));
     return { kind: 'written', differences: inspection.differences, inPlace };
   } catch (error) {
-    return { kind: 'error', message: (error as Error).message, code: (error as NodeJS.ErrnoException).code };
+    return failed(error);
   } finally {
-    if (stage !== undefined && !options.keepStageFile) await unlink(stage).catch(() => {});
+    if (left !== undefined && !options.keepStageFile) await unlink(left).catch(() => {});
   }
+}
+
+/** Stages, checks and swaps in `desired`; never throws (a failure is an outcome). */
+export async function stageAndSwap(desired: Desired, inspection: Inspection, options: SwapOptions): Promise<SwapOutcome> {
+  const staged = stagePathFor(desired.dest);
+  try {
+    await stage(desired.content, inspection.target, staged);
+  } catch (error) {
+    if (!options.keepStageFile) await unlink(staged).catch(() => {});
+    return failed(error);
+  }
+  return checkAndSwap(desired.dest, staged, inspection, options);
 }

@@ -7,7 +7,8 @@
 //   1. key-feed.ts        the backend's watch calls onUpdate; KeyCache.apply says which keys changed
 //   2. templates-part.ts  keysChanged (below) tells the queue which resources read one of them
 //   3. render-queue.ts    after its quiescence the resource is due and renders (renderResource below)
-//   4. pipeline.ts        render, compare, stage, check_cmd, swap: an outcome, which onOutcome
+//   4. pipeline.ts        render (here, or in render-worker.ts's thread: render-placement.ts),
+//                         compare, stage, check_cmd, swap: an outcome, which onOutcome
 //                         (below) logs (write-retries.ts renders a failed write again later) and
 //                         hands to reload-hold.ts, which holds the reload until the batch is whole,
 //   5. reload-batcher.ts  reload_cmd, or one 'app.reload' (or 'app.restart') per batch on the bus,
@@ -38,13 +39,15 @@ import { createLiveOutcomes } from './live-outcomes.ts';
 import { keysOf, resourceReloader } from './reload-resources.ts';
 import { createRenderQueue } from './render-queue.ts';
 import { createRenderTimes } from './render-times.ts';
+import { createPlacement } from './render-placement.ts';
+import { createRenderWorker } from './render-worker.ts';
 import type { TemplateResource } from './resource.ts';
 import { errorText } from '../core/error-text.ts';
 
 /** The settings the templates part reads (parts.ts builds them). */
 export const TEMPLATES_SETTINGS = [
   'check', 'noop', 'once', 'syncOnly', 'keepStageFile', 'watchTemplates', 'confdir', 'wait', 'interval', 'commandTimeout', 'configTimeout',
-  'reloadHold',
+  'reloadHold', 'renderTimeout', 'renderMaxBytes',
 ] as const;
 export type TemplatesSettings = Pick<Settings, (typeof TEMPLATES_SETTINGS)[number]>;
 
@@ -120,6 +123,14 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
   const queue = createRenderQueue({ resources: o.resources, clock, log, waitOf: (r) => r.wait ?? settings.wait, render: renderResource, onOutcome, onClear });
   const live = createLiveOutcomes({ clock, log, batcher, holdMs: settings.reloadHold, syncOnly: settings.syncOnly, retry: (r) => queue.now(r) });
   const times = createRenderTimes(clock, o.bus);
+  const renderer = {
+    worker: createRenderWorker({ timeoutMs: settings.renderTimeout, maxBytes: settings.renderMaxBytes, extraNames: Object.keys(extras), clock }),
+    placement: createPlacement(clock),
+    maxBytes: settings.renderMaxBytes,
+    signal: stopping.signal,
+  };
+  // A stop ends the render under way at once, and nothing is swapped in after it.
+  const offShutdown = o.bus.on('shutdown', () => stopping.abort());
   const offExtras = (o.extrasChangeOn ?? []).flatMap(({ functions, events }) => events.map((event) => o.bus.on(event, () => extrasChanged(functions))));
 
   // What was due will not render (--watch-templates replaces the resources, or steward stops).
@@ -183,6 +194,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
         noop: settings.noop,
         log,
         rejectedDigest: live.rejectedDigest(r),
+        renderer,
       });
     } catch (error) {
       // A template that no longer compiles (or is gone) is a failed render: the last file stays.
@@ -192,6 +204,8 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
 
   async function onOutcome(r: TemplateResource, outcome: ResourceOutcome): Promise<void> {
     if (outcome.kind === 'would-change') process.stdout.write(noopReport(r, outcome));
+    // A render the stop abandoned is no failure of the template's.
+    if (stopping.signal.aborted) return;
     if (queue.phase !== 'live') {
       takeStartUpOutcome(r, outcome, queue, log);
       return;
@@ -210,6 +224,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
       return resources.map((r) => ({ resource: r.name, dest: r.dest, outcome: queue.outcome(r)?.kind }));
     },
     async prepare(abort) {
+      abort.addEventListener('abort', () => stopping.abort(), { once: true });
       await compileAll(queue.resources, compiled);
       if (settings.check) {
         log.info(`configuration is valid: ${queue.resources.length} template resource(s)`);
@@ -236,12 +251,13 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
       if (settings.interval !== undefined && settings.interval > 0) feed.resyncEvery(settings.interval);
     },
     async stop(ctx: StopContext) {
-      for (const off of offExtras) off();
+      for (const off of [...offExtras, offShutdown]) off();
       stopping.abort();
       live.stop();
       feed.stop();
       queue.stop();
       await settlesWithin(queue.idle(), ctx.deadline - clock.monotonic(), clock);
+      await renderer.worker.close();
       await feed.close();
     },
   };

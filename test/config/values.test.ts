@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseBoolean, parseDuration, parseSignal, parseSignalRewrite } from '../../src/config/values.ts';
+import { parseBoolean, parseDuration, parsePositiveDuration, parseSignal, parseSignalRewrite, parseSize } from '../../src/config/values.ts';
 import { ConfigError } from '../../src/core/exit-codes.ts';
 
 describe('durations as in Go and consul-template', () => {
@@ -48,5 +48,26 @@ describe('booleans', () => {
     for (const t of ['1', 'true', 'TRUE', 'yes', 'on']) assert.equal(parseBoolean(t, 'X'), true);
     for (const f of ['0', 'false', 'no', 'off']) assert.equal(parseBoolean(f, 'X'), false);
     assert.throws(() => parseBoolean('maybe', 'STEWARD_SIGNAL_GROUP'), /STEWARD_SIGNAL_GROUP: invalid boolean "maybe" \(expected true or false\)/);
+  });
+});
+
+describe('render limits (STEWARD_RENDER_MAX_BYTES, STEWARD_RENDER_TIMEOUT)', () => {
+  it('takes sizes in bytes or with KB, MB, GB (units of 1024)', () => {
+    assert.equal(parseSize('65536', 'X'), 65536);
+    assert.equal(parseSize('1KB', 'X'), 1024);
+    assert.equal(parseSize('64MB', 'X'), 64 * 1024 * 1024);
+    assert.equal(parseSize('64MiB', 'X'), 64 * 1024 * 1024);
+    assert.equal(parseSize('1g', 'X'), 1024 ** 3);
+  });
+
+  it('refuses a size of 0 or one it cannot read, naming the setting', () => {
+    for (const raw of ['0', '-1', '1.5MB', '12 parsecs', '']) {
+      assert.throws(() => parseSize(raw, 'STEWARD_RENDER_MAX_BYTES'), (e: unknown) => e instanceof ConfigError && e.message.startsWith('STEWARD_RENDER_MAX_BYTES:'));
+    }
+  });
+
+  it('refuses a time limit of 0', () => {
+    assert.equal(parsePositiveDuration('10s', 'X'), 10_000);
+    assert.throws(() => parsePositiveDuration('0s', 'STEWARD_RENDER_TIMEOUT'), ConfigError);
   });
 });

@@ -32,6 +32,13 @@ describe('a rejected check_cmd', () => {
       syncOnly: false,
       noop: false,
       log: recordingLogger(),
+      // This test's template is a stand-in, rendered here: never in the render thread.
+      renderer: {
+        worker: { running: false, run: () => assert.fail('rendered in the thread'), close: async () => {} },
+        placement: { inline: () => true, cutOff: () => assert.fail('cut off') },
+        maxBytes: 1024 * 1024,
+        signal: new AbortController().signal,
+      },
     };
     let content = 'bad\n';
     const t = template(() => content);

@@ -3,7 +3,7 @@
 // "template: NAME:LINE:COL: executing \"NAME\" at <NODE>: ..." locations.
 
 import { quote } from './strings.ts';
-import { TemplateError } from '../engine.ts';
+import { RenderLimitError, TemplateError, type RenderLimits } from '../engine.ts';
 import { MissingKeyError } from './errors.ts';
 import { formatValue, keyValue, sortedKeys, sprint } from './fmt.ts';
 import type { GoFunc } from './funcs.ts';
@@ -43,9 +43,35 @@ export interface Program<C> {
 
 /** State shared by a render and the templates it calls. */
 interface Shared {
-  readonly out: string[];
+  readonly out: Output;
   /** The innermost {{template}} call, to report running out of stack as Go reports depth. */
   call: { node: TemplateNode; name: string } | null;
+}
+
+// How many nodes run between two looks at the clock: a look costs more than a node.
+const NODES_PER_TIME_CHECK = 256;
+
+/** The output as it grows, held to the render's limits (a byte string: its length is its size). */
+class Output {
+  readonly parts: string[] = [];
+  #size = 0;
+  #nodes = 0;
+  readonly #limits: RenderLimits | undefined;
+
+  constructor(limits: RenderLimits | undefined) {
+    this.#limits = limits;
+  }
+
+  push(text: string): void {
+    this.#size += text.length;
+    if (this.#limits !== undefined && this.#size > this.#limits.maxBytes) throw new RenderLimitError('bytes');
+    this.parts.push(text);
+  }
+
+  /** One more node runs: now and then, ask whether the time is up. */
+  tick(): void {
+    if (++this.#nodes % NODES_PER_TIME_CHECK === 0 && this.#limits?.expired?.() === true) throw new RenderLimitError('time');
+  }
 }
 
 function isStackOverflow(e: unknown): boolean {
@@ -77,7 +103,7 @@ class ExecState<C> {
   vars: Var[];
   depth: number;
   readonly shared: Shared;
-  readonly out: string[];
+  readonly out: Output;
   /** Set by evalField: whether the value it returned sits in an interface{} slot. */
   lastIface = false;
 
@@ -148,6 +174,7 @@ class ExecState<C> {
   // ---- walking ----
 
   walk(dot: GoValue, dotIface: boolean, node: Node): void {
+    this.out.tick();
     this.at(node);
     switch (node.type) {
       case 'action': {
@@ -443,7 +470,7 @@ class ExecState<C> {
     try {
       return isMethod ? (fn as GoMethod).call(recv, argv) : (fn as GoFunc<C>).call(argv, this.ctx);
     } catch (e) {
-      if (e instanceof TemplateError || isStackOverflow(e)) throw e;
+      if (e instanceof TemplateError || e instanceof RenderLimitError || isStackOverflow(e)) throw e;
       this.at(node);
       const key = e instanceof MissingKeyError ? e.key : undefined;
       this.errorf(`error calling ${name}: ${e instanceof Error ? e.message : String(e)}`, key);
@@ -556,9 +583,9 @@ export function intFromBig(b: bigint): number | bigint {
  * stack runs out long before Go's limit of 100000 nested {{template}} calls; that is reported
  * with Go's message, at the innermost call.
  */
-export function execute<C>(prog: Program<C>, name: string, ctx: C): string {
+export function execute<C>(prog: Program<C>, name: string, ctx: C, limits?: RenderLimits): string {
   const tree = prog.trees.get(name);
-  const shared: Shared = { out: [], call: null };
+  const shared: Shared = { out: new Output(limits), call: null };
   const s = new ExecState(prog, ctx, name, [{ name: '$', value: undefined, iface: false }], 0, shared);
   if (tree === undefined) s.errorf(`${quote(name)} is an incomplete or empty template`);
   try {
@@ -571,5 +598,5 @@ export function execute<C>(prog: Program<C>, name: string, ctx: C): string {
     }
     throw e;
   }
-  return shared.out.join('');
+  return shared.out.parts.join('');
 }

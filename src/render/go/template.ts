@@ -2,7 +2,7 @@
 // .Parse(text)` then `Execute` with nil data. A dialect (confd's functions, later
 // consul-template's) is a GoFunctions map and the context its functions read when they run.
 
-import { TemplateError } from '../engine.ts';
+import { TemplateError, type RenderLimits } from '../engine.ts';
 import { builtins } from './builtins.ts';
 import { functionsCalled } from './calls.ts';
 import { execute } from './exec.ts';
@@ -29,7 +29,7 @@ export interface GoTemplate<C> {
    * Runs the template named like the file with nil data. `laterFunctions` are given only now:
    * the map passed to compile wins over them, and they win over the builtins.
    */
-  execute(ctx: C, laterFunctions?: GoFunctions<C>): string;
+  execute(ctx: C, laterFunctions?: GoFunctions<C>, limits?: RenderLimits): string;
 }
 
 const builtinFound: ReadonlyMap<string, FoundFunction<unknown>> = new Map(
@@ -55,7 +55,7 @@ export function compile<C>(name: string, text: string, functions: GoFunctions<C>
   return {
     name,
     calls: functionsCalled(compiled.values()),
-    execute(ctx: C, laterFunctions?: GoFunctions<C>): string {
+    execute(ctx: C, laterFunctions?: GoFunctions<C>, limits?: RenderLimits): string {
       for (const u of deferred ?? []) {
         if (laterFunctions === undefined || !laterFunctions.has(u.name)) {
           throw new TemplateError(`template: ${name}:${u.line}: function ${quote(u.name)} not defined`, { template: name, line: u.line });
@@ -73,7 +73,7 @@ export function compile<C>(name: string, text: string, functions: GoFunctions<C>
           return builtinFound.get(n);
         },
       };
-      return execute(prog, name, ctx);
+      return execute(prog, name, ctx, limits);
     },
   };
 }
