@@ -86,8 +86,11 @@ describe('file lock between processes', { timeout: 120_000 }, () => {
     // stale takeover that the other waiters attempt at the same moment.
     const holds = await race(6, 5, 100, 'abandon');
     assertExclusive(holds, 30);
-    const generations = holds.map((h) => h.generation).sort((a, b) => a - b);
-    assert.deepEqual(generations, Array.from({ length: 30 }, (_, i) => i + 1));
+    // Thirty holds, thirty distinct generations (assertExclusive: increasing in hold order). Not
+    // necessarily 1 to 30: a claimer starved past the 100 ms TTL between its link() and its
+    // second listing is rightly superseded and withdraws its slot, whose number is then skipped.
+    const generations = holds.map((h) => h.generation);
+    assert.equal(new Set(generations).size, 30);
   });
 
   it('a SIGSTOPped holder is taken over after the TTL, finds out when resumed, and cannot undo the takeover', async () => {
@@ -101,7 +104,9 @@ describe('file lock between processes', { timeout: 120_000 }, () => {
     process.kill(holder.pid, 'SIGSTOP');
     const stoppedAt = Date.now();
     const stoppedMono = clock.monotonic();
-    const b = await acquireLock({ path, ttlMs, owner: 'b', clock });
+    // b's own TTL only rules how long b's hold survives a starved test process (staleness is
+    // judged by the holder's TTL): long, so that b still holds when its heartbeat is checked.
+    const b = await acquireLock({ path, ttlMs: 10_000, owner: 'b', clock });
     held.push(b);
     const waited = clock.monotonic() - stoppedMono;
     // The last heartbeat came at most one heartbeat interval before the stop.
