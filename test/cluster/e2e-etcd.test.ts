@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { clusterLog, leaders, overlaps, rolesOf, startReplica, type LogEntry } from '../support/cluster.ts';
+import { clusterLog, leaders, overlaps, rolesOf, startedUp, startReplica, type LogEntry } from '../support/cluster.ts';
 import { etcdSkipReason, startEtcd, type EtcdServer } from '../support/etcd.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { electionScenarios, TTL_MS } from './e2e-scenarios.ts';
@@ -33,13 +33,19 @@ describe('election end to end (etcd)', { skip: etcdSkipReason() }, () => {
 
   it('etcd: a lease revoked from outside makes the leader step down and someone lead again', async () => {
     const log = clusterLog();
-    startReplica('a', env('a', 'revoked'), log);
+    const a = startReplica('a', env('a', 'revoked'), log);
     await log.until('a to lead', (e) => leaders(e).includes('a'));
-    startReplica('b', env('b', 'revoked'), log);
+    const b = startReplica('b', env('b', 'revoked'), log);
+    // The bound below is on how fast a running leader notices, not on its start-up work.
+    await Promise.all([startedUp(a), startedUp(b)]);
     const { Etcd3 } = await import('etcd3');
     const client = new Etcd3({ hosts: etcd.endpoint });
     let revokedAt = 0;
     try {
+      // The clock starts right before the revocation is sent: the test's own client connects
+      // first, so that its connection set-up (seconds for a starved test process) is not
+      // counted as a's time to notice.
+      await client.get('warm-up').string();
       // The lease of a's current leadership. On a loaded machine a may have let that lease go on
       // its own a moment ago (its fence passed): etcd then no longer knows it; take the next one.
       const tried = new Set<string>();

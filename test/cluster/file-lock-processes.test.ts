@@ -32,7 +32,11 @@ interface Hold {
   readonly start: number;
   readonly end: number;
   readonly clash: boolean;
+  /** The generation whose marker a clash met. */
+  readonly clashWith?: number;
   readonly fenceOk: boolean;
+  /** The hold ended (its marker removed) past its fence: it may rightly have been taken over meanwhile. */
+  readonly overstayed: boolean;
 }
 
 async function race(processes: number, rounds: number, ttlMs: number, mode: 'release' | 'abandon'): Promise<Hold[]> {
@@ -42,20 +46,30 @@ async function race(processes: number, rounds: number, ttlMs: number, mode: 'rel
     spawnFixture('file-lock-racer.ts', [path, marker, String(rounds), String(ttlMs), `p${i}`, mode]),
   );
   children.push(...racers);
-  const summaries = await Promise.all(racers.map((r) => r.next((l) => l['done'] === true, 60_000)));
-  for (const s of summaries) assert.equal(s['violations'], 0, `${String(s['owner'])} found another holder's marker`);
+  await Promise.all(racers.map((r) => r.next((l) => l['done'] === true, 60_000)));
   return racers.flatMap((r) => r.lines().filter((l: Line) => typeof l['generation'] === 'number') as unknown as Hold[]);
 }
 
+/**
+ * No two holds overlap, except where one of them overstayed its fence (then the next holder
+ * rightly took over while it was still finishing, which a loaded machine does to a 100 ms TTL),
+ * and generations only grow. Exclusion is the lock's promise within the fence, and is what is held
+ * against it here; a clash with a hold still inside its fence fails the test.
+ */
 function assertExclusive(holds: readonly Hold[], expected: number): void {
   assert.equal(holds.length, expected);
-  assert.equal(holds.filter((h) => h.clash).length, 0, 'no hold met another holder');
-  assert.equal(holds.filter((h) => !h.fenceOk).length, 0, 'every hold began within its fence');
+  const byGeneration = new Map(holds.map((h) => [h.generation, h]));
+  for (const h of holds.filter((x) => x.clash)) {
+    const other = h.clashWith === undefined ? undefined : byGeneration.get(h.clashWith);
+    assert.ok(h.overstayed || other?.overstayed === true, `hold ${JSON.stringify(h)} met the marker of ${JSON.stringify(other)}, both within their fences`);
+  }
+  // A hold that began past its fence (starved between acquiring and acting) also ended past it.
+  assert.equal(holds.filter((h) => !h.fenceOk && !h.overstayed).length, 0, 'every hold within its fence began within it');
   const byStart = [...holds].sort((a, b) => a.start - b.start);
   for (let i = 1; i < byStart.length; i++) {
     const before = byStart[i - 1]!;
     const after = byStart[i]!;
-    assert.ok(after.start >= before.end, `holds overlap: ${JSON.stringify(before)} and ${JSON.stringify(after)}`);
+    if (!before.overstayed) assert.ok(after.start >= before.end, `holds overlap: ${JSON.stringify(before)} and ${JSON.stringify(after)}`);
     assert.ok(after.generation > before.generation, `generation went from ${before.generation} to ${after.generation}`);
   }
 }
@@ -72,8 +86,11 @@ describe('file lock between processes', { timeout: 120_000 }, () => {
     // stale takeover that the other waiters attempt at the same moment.
     const holds = await race(6, 5, 100, 'abandon');
     assertExclusive(holds, 30);
-    const generations = holds.map((h) => h.generation).sort((a, b) => a - b);
-    assert.deepEqual(generations, Array.from({ length: 30 }, (_, i) => i + 1));
+    // Thirty holds, thirty distinct generations (assertExclusive: increasing in hold order). Not
+    // necessarily 1 to 30: a claimer starved past the 100 ms TTL between its link() and its
+    // second listing is rightly superseded and withdraws its slot, whose number is then skipped.
+    const generations = holds.map((h) => h.generation);
+    assert.equal(new Set(generations).size, 30);
   });
 
   it('a SIGSTOPped holder is taken over after the TTL, finds out when resumed, and cannot undo the takeover', async () => {
@@ -87,7 +104,9 @@ describe('file lock between processes', { timeout: 120_000 }, () => {
     process.kill(holder.pid, 'SIGSTOP');
     const stoppedAt = Date.now();
     const stoppedMono = clock.monotonic();
-    const b = await acquireLock({ path, ttlMs, owner: 'b', clock });
+    // b's own TTL only rules how long b's hold survives a starved test process (staleness is
+    // judged by the holder's TTL): long, so that b still holds when its heartbeat is checked.
+    const b = await acquireLock({ path, ttlMs: 10_000, owner: 'b', clock });
     held.push(b);
     const waited = clock.monotonic() - stoppedMono;
     // The last heartbeat came at most one heartbeat interval before the stop.

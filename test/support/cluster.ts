@@ -82,6 +82,15 @@ export function startReplica(id: string, env: Record<string, string>, log: Clust
   return startSteward([NODE, APP], { env: { STEWARD_INSTANCE_ID: id, ...hookEnv(log), ...env } });
 }
 
+/**
+ * Resolves once `replica` logged `start-up finished`: its own start-up work (parts started, the
+ * start-up memory given back, which blocks its event loop for tens of ms of CPU) is over. A
+ * timing bound on what a running replica does must not include what a starting one still does.
+ */
+export function startedUp(replica: RunningSteward, timeoutMs = 30_000): Promise<true> {
+  return until('steward to log "start-up finished"', () => replica.stderr().includes('"msg":"start-up finished"') || undefined, timeoutMs, () => `stderr:\n${replica.stderr()}`);
+}
+
 /** The last event of each replica, read as its current role. */
 export function rolesOf(entries: readonly LogEntry[]): Map<string, string> {
   const roles = new Map<string, string>();
