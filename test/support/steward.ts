@@ -3,7 +3,8 @@
 // output lines, the exit status, the processes under steward.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { until } from './until.ts';
@@ -45,6 +46,20 @@ export interface StartOptions {
 
 const running = new Set<ChildProcess>();
 
+// Every steward a test starts gets a control socket of its own in a temporary directory, unless
+// the test names one: the default, /run/steward.sock, is shared by every steward on the machine,
+// so parallel tests would replace each other's sockets.
+const socketDir = mkdtempSync(join(tmpdir(), 'steward-test-sockets-'));
+process.once('exit', () => rmSync(socketDir, { recursive: true, force: true }));
+let socketCount = 0;
+
+function controlSocketEnv(env: Record<string, string | undefined> | undefined): Record<string, string> {
+  if (env !== undefined && 'STEWARD_CONTROL_SOCKET' in env) return {};
+  if (process.env['STEWARD_CONTROL_SOCKET'] !== undefined) return {};
+  socketCount++;
+  return { STEWARD_CONTROL_SOCKET: join(socketDir, `${socketCount}.sock`) };
+}
+
 /** Kills every steward a test left running (use in afterEach), with its whole namespace. */
 export async function stopAllStewards(): Promise<void> {
   const waits: Promise<unknown>[] = [];
@@ -66,7 +81,7 @@ export async function stopAllStewards(): Promise<void> {
 
 export function startSteward(args: readonly string[], options: StartOptions = {}): RunningSteward {
   const pid1 = options.pid1 ?? true;
-  const env: Record<string, string | undefined> = { ...process.env, STEWARD_LOG_FORMAT: 'json', ...options.env };
+  const env: Record<string, string | undefined> = { ...process.env, STEWARD_LOG_FORMAT: 'json', ...controlSocketEnv(options.env), ...options.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   // --mount-proc gives the namespace its own mounts; sh mounts the tmpfs and becomes steward.
   const command = options.tmpfs === undefined
