@@ -1,13 +1,10 @@
-// Watching etcd from a revision, on etcd3's raw gRPC watch stream rather than its Watcher class,
-// whose defects (checked against etcd 3.4 with etcd3@1.1.2) would lose or stall updates:
-// - it resumes from the response header's revision, which during a catch-up is the store's
-//   current revision, not the last event sent: a disconnect mid catch-up skips events for good;
-// - a watch canceled by compaction becomes a bare "Watcher canceled: " error (the compact
-//   revision is dropped) and the watcher is silently never re-created;
-// - it reconnects with its own back-off to a random endpoint and reports every retry (twice).
-// Here each watch keeps its own resume revision (the last event's, or a progress
-// notification's), resyncs with a full read when etcd has compacted it away or its store went
-// back in time, and fails over to the next endpoint at once before backing off.
+// Watching etcd from a revision, on one watch stream per session with a watcher per watched key.
+// Resuming from a response header's revision would be wrong (during a catch-up it is the
+// store's current revision, not the last event sent: a disconnect mid catch-up would skip events
+// for good), and a watch canceled by compaction must be followed by a full read. So each watch
+// keeps its own resume revision (the last event's, or a progress notification's), resyncs with a
+// full read when etcd has compacted it away or its store went back in time, and fails over to
+// the next endpoint at once before backing off.
 
 import { exponentialBackoff, sleep, type BackoffOptions } from '../../core/process-control/backoff.ts';
 import type { StoreStatus, Update, WatchListener } from '../types.ts';
@@ -111,9 +108,9 @@ export async function runWatch(ctx: WatchContext, keys: readonly string[], from:
         resync = end.reason;
         continue;
       }
-      // A fresh client connects at once (no gRPC reconnect back-off left over) and, with auth,
-      // logs in again: etcd refuses a watch as "permission denied" when the token etcd3 cached
-      // has expired or the server restarted and forgot it.
+      // A fresh client connects at once (no connection left over from before) and, with auth,
+      // logs in again: etcd refuses a watch when the token the client holds has expired or the
+      // server restarted and forgot it.
       dropClient(index);
       await failed(`${ctx.hosts[index]}: ${end.error}`, false);
     }
@@ -166,13 +163,8 @@ function runSession(
     }
     signal.addEventListener('abort', onAbort, { once: true });
 
-    // etcd answers creations in order; one at a time (as Go's clientv3 does) keeps the
-    // created-response -> watcher pairing unambiguous.
-    const createNext = (): void => {
-      const t = targets[creating]!;
-      stream?.create({ prefix: t.key, startRevision: t.next });
-    };
-
+    // etcd handles a stream's create requests one after the other and answers each before its
+    // events, so the n-th "created" answer is the n-th target's.
     const onResponse = (res: WatchResponse): void => {
       if (ended) return;
       if (res.created) {
@@ -192,7 +184,6 @@ function runSession(
         creating++;
         if (creating < targets.length) {
           arm();
-          createNext();
         } else {
           clearTimeout(timer);
           healthy();
@@ -234,19 +225,17 @@ function runSession(
     };
 
     const events = {
-      // These stay attached after end(): cancel() itself ends in an error.
       error: (err: Error) => end({ kind: 'failed', error: err.message }),
       end: () => end({ kind: 'failed', error: 'etcd closed the watch stream' }),
       response: onResponse,
     };
-    client.watch(events).then(
+    client.watch(targets.map((t) => ({ prefix: t.key, startRevision: t.next })), events).then(
       (s) => {
         if (ended) {
           s.cancel();
           return;
         }
         stream = s;
-        createNext();
       },
       (error: unknown) => end({ kind: 'failed', error: messageOf(error) }),
     );
