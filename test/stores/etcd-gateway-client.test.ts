@@ -1,6 +1,6 @@
 // The etcd gateway client against a scripted HTTP server: fail-over between endpoints, the login
 // token in the Authorization header and a new login when etcd forgot it, secrets kept out of
-// errors, deadlines, and the watch stream (one request with every create, answers cut anywhere,
+// errors, deadlines, and the watch stream (one watcher over every prefix, answers cut anywhere,
 // cancellation closing the connection, a silent stream ended by an unanswered keepalive probe).
 // The same calls against a real etcd are in test/backends/ and test/cluster/.
 
@@ -150,12 +150,12 @@ describe('etcd gateway client', () => {
     await assert.rejects(c.revokeLease('1', Date.now() + 2000), (e: Error) => driver.isLeaseGone(e) && !driver.isConnectionError(e));
   });
 
-  it('creates every watcher in one request and delivers answers cut anywhere, in order', async () => {
+  it('creates one watcher over every prefix and delivers answers cut anywhere, in order', async () => {
     const lines = [
       { result: { header: { revision: '5' }, created: true } },
-      { result: { header: { revision: '5' }, watch_id: '1', created: true } },
-      { result: { header: { revision: '6' }, watch_id: '1', events: [{ kv: { key: b64('/b/x'), value: b64('é'), mod_revision: '6' } }] } },
+      { result: { header: { revision: '6' }, events: [{ kv: { key: b64('/b/x'), value: b64('é'), mod_revision: '6' } }] } },
       { result: { header: { revision: '7' }, events: [{ type: 'DELETE', kv: { key: b64('/a/y'), mod_revision: '7' } }] } },
+      { result: { header: { revision: '9' } } },
     ];
     let requests: unknown[] = [];
     fake.handle = (path, body, _req, res) => {
@@ -171,10 +171,7 @@ describe('etcd gateway client', () => {
     const done = new Promise<void>((resolve, reject) => {
       void c
         .watch(
-          [
-            { prefix: '/a', startRevision: 5 },
-            { prefix: '/b', startRevision: 4 },
-          ],
+          { prefixes: ['/a', '/b'], startRevision: 4 },
           {
             response: (r) => {
               got.push(r);
@@ -189,18 +186,15 @@ describe('etcd gateway client', () => {
     await done;
     assert.deepEqual(
       requests.map((r) => (r as { create_request: { key: string; start_revision: string } }).create_request),
-      [
-        { key: b64('/a'), range_end: b64('/b'), start_revision: '5', progress_notify: true },
-        { key: b64('/b'), range_end: b64('/c'), start_revision: '4', progress_notify: true },
-      ],
+      [{ key: b64('/a'), range_end: b64('/c'), start_revision: '4', progress_notify: true }],
     );
     assert.deepEqual(
-      got.map((r) => [r.watchId, r.created, r.events.map((e) => [e.type, e.kv.key, e.kv.value])]),
+      got.map((r) => [r.watchId, r.created, r.revision, r.events.map((e) => [e.type, e.kv.key, e.kv.value])]),
       [
-        ['0', true, []],
-        ['1', true, []],
-        ['1', false, [['put', '/b/x', 'é']]],
-        ['0', false, [['delete', '/a/y', '']]],
+        ['0', true, 5, []],
+        ['0', false, 6, [['put', '/b/x', 'é']]],
+        ['0', false, 7, [['delete', '/a/y', '']]],
+        ['0', false, 9, []],
       ],
     );
   });
@@ -217,7 +211,7 @@ describe('etcd gateway client', () => {
     const after: string[] = [];
     let created!: () => void;
     const first = new Promise<void>((resolve) => (created = resolve));
-    const stream = await c.watch([{ prefix: '/a', startRevision: 1 }], {
+    const stream = await c.watch({ prefixes: ['/a'], startRevision: 1 }, {
       response: () => created(),
       error: (e) => after.push(`error ${e.message}`),
       end: () => after.push('end'),
@@ -241,7 +235,7 @@ describe('etcd gateway client', () => {
     const c = track(await client([fake.url], settings({ keepaliveTimeMs: 200, keepaliveTimeoutMs: 200 })));
     const started = Date.now();
     const failed = new Promise<Error>((resolve) => {
-      void c.watch([{ prefix: '/a', startRevision: 1 }], { response: () => {}, error: resolve, end: () => resolve(new Error('ended')) });
+      void c.watch({ prefixes: ['/a'], startRevision: 1 }, { response: () => {}, error: resolve, end: () => resolve(new Error('ended')) });
     });
     const error = await failed;
     assert.match(error.message, /keepalive/);

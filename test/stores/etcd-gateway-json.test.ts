@@ -61,9 +61,20 @@ describe('etcd gateway requests', () => {
   });
 
   it('creates a prefix watch from a revision with progress notifications', () => {
-    assert.deepEqual(watchCreateBody({ prefix: '/w', startRevision: 7 }), {
+    assert.deepEqual(watchCreateBody({ prefixes: ['/w'], startRevision: 7 }), {
       create_request: { key: b64('/w'), range_end: b64('/x'), start_revision: '7', progress_notify: true },
     });
+  });
+
+  it('watches several prefixes with one watcher over the smallest range that holds them', () => {
+    const range = (prefixes: string[]): unknown => {
+      const c = (watchCreateBody({ prefixes, startRevision: 1 }) as { create_request: { key: string; range_end: string } }).create_request;
+      return [Buffer.from(c.key, 'base64').toString('latin1'), Buffer.from(c.range_end, 'base64').toString('latin1')];
+    };
+    assert.deepEqual(range(['/m/b', '/a/x', '/m/a']), ['/a/x', '/m/c']);
+    // Every key ('') makes it the whole key space.
+    assert.deepEqual(range(['/a', '']), ['\0', '\0']);
+    assert.throws(() => watchCreateBody({ prefixes: [], startRevision: 1 }), RangeError);
   });
 });
 

@@ -60,8 +60,11 @@ export interface TxnResult {
 }
 
 export interface WatchCreate {
-  /** Watches every key that starts with `prefix`. */
-  readonly prefix: string;
+  /**
+   * Watches every key that starts with one of `prefixes`: one watcher over the smallest range
+   * that holds them all, so it may report other keys between them too, which the caller drops.
+   */
+  readonly prefixes: readonly string[];
   /** The first revision to report. */
   readonly startRevision: number;
 }
@@ -90,7 +93,7 @@ export interface WatchStreamEvents {
   end(): void;
 }
 
-/** One watch stream, whose watchers are all created when it opens, answered in order. */
+/** One watch stream with one watcher, created when it opens. */
 export interface WatchStream {
   /** Ends the stream; it reports nothing after this. */
   cancel(): void;
@@ -108,8 +111,8 @@ export interface EtcdClient {
   /** One renewal; resolves with the TTL etcd answered (0 or less: the lease is gone). */
   keepAliveOnce(leaseId: string, deadline: number): Promise<number>;
   revokeLease(leaseId: string, deadline: number): Promise<void>;
-  /** A stream with a watcher per request (with progress notifications, so that a quiet watch still learns how far it is). */
-  watch(requests: readonly WatchCreate[], events: WatchStreamEvents): Promise<WatchStream>;
+  /** A stream with one watcher (with progress notifications, so that a quiet watch still learns how far it is). */
+  watch(request: WatchCreate, events: WatchStreamEvents): Promise<WatchStream>;
   close(): void;
 }
 

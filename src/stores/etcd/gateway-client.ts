@@ -6,9 +6,10 @@
 // - With a user name, the client logs in per endpoint (a simple token is only valid on the member
 //   that issued it) and sends the token in the Authorization header; when etcd says the token is
 //   invalid (expired, or forgotten by a restart) it logs in again and retries once.
-// - A watch is one streamed POST of every create request at once. Go's HTTP server reads a
-//   request's whole body before it answers, so nothing can follow on that stream: the watchers
-//   are all created up front, and the stream is ended by closing its connection.
+// - A watch is one streamed POST with one create request, ended by closing its connection. A
+//   stream cannot carry more: once etcd's HTTP server (Go's) starts to answer, it throws away
+//   what it has not read of the request yet, so further create requests, even sent at once in
+//   the same body, may be lost. So one watcher covers every watched prefix (watch.ts filters).
 // - An idle watch stream says nothing, so a frozen or cut-off etcd would go unnoticed; after
 //   `keepaliveTimeMs` of silence the client asks the same endpoint for its status, and ends the
 //   stream if no answer comes within `keepaliveTimeoutMs` (gRPC's keepalive did this before).
@@ -119,9 +120,9 @@ export function gatewayClient(transport: Transport, hosts: readonly string[], s:
     async revokeLease(leaseId, deadline) {
       await call('/v3/lease/revoke', { ID: leaseId }, deadline);
     },
-    async watch(requests, events) {
+    async watch(request, events) {
       const index = preferred;
-      return openWatch(transport, hosts[index]!, await headers(index, Date.now() + s.requestTimeoutMs), requests, events, s);
+      return openWatch(transport, hosts[index]!, await headers(index, Date.now() + s.requestTimeoutMs), request, events, s);
     },
     close: () => transport.close(),
   };
@@ -131,7 +132,7 @@ function openWatch(
   transport: Transport,
   host: string,
   headers: Record<string, string>,
-  requests: readonly WatchCreate[],
+  request: WatchCreate,
   events: WatchStreamEvents,
   s: Pick<ConnectionSettings, 'keepaliveTimeMs' | 'keepaliveTimeoutMs'>,
 ): { cancel(): void } {
@@ -145,7 +146,7 @@ function openWatch(
     stop();
     report();
   };
-  const body = requests.map((r) => JSON.stringify(watchCreateBody(r))).join('\n');
+  const body = JSON.stringify(watchCreateBody(request));
   const stop = transport.stream(host, '/v3/watch', body, headers, {
     message(m) {
       heard = Date.now();

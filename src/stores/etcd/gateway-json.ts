@@ -41,8 +41,16 @@ export function txnBody(t: TxnRequest): Json {
   return { compare: t.compare.map(compareBody), success: t.success.map(operationBody), failure: t.failure.map(operationBody) };
 }
 
+/** One watcher over the smallest range that holds every prefix (range end '\0': to the last key). */
 export function watchCreateBody(w: WatchCreate): Json {
-  const { key, range_end } = prefixRange(w.prefix);
+  const ranges = w.prefixes.map(prefixRange);
+  if (ranges.length === 0) throw new RangeError('a watch needs at least one prefix');
+  const toTheEnd = (end: Buffer): boolean => end.length === 1 && end[0] === 0;
+  let { key, range_end } = ranges[0]!;
+  for (const r of ranges) {
+    if (Buffer.compare(r.key, key) < 0) key = r.key;
+    if (!toTheEnd(range_end) && (toTheEnd(r.range_end) || Buffer.compare(r.range_end, range_end) > 0)) range_end = r.range_end;
+  }
   return { create_request: { key: b64(key), range_end: b64(range_end), start_revision: String(w.startRevision), progress_notify: true } };
 }
 

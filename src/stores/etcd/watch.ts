@@ -1,4 +1,6 @@
-// Watching etcd from a revision, on one watch stream per session with a watcher per watched key.
+// Watching etcd from a revision, on one watch stream per session with one watcher over the range
+// that holds every watched key (the gateway cannot add watchers to a stream; see
+// gateway-client.ts); events of keys between them that no watched key covers are dropped.
 // Resuming from a response header's revision would be wrong (during a catch-up it is the
 // store's current revision, not the last event sent: a disconnect mid catch-up would skip events
 // for good), and a watch canceled by compaction must be followed by a full read. So each watch
@@ -134,8 +136,8 @@ function runSession(
   return new Promise((resolve) => {
     let stream: WatchStream | undefined;
     let ended = false;
-    let creating = 0;
-    const byId = new Map<string, Target>();
+    let watchId: string | undefined;
+    const what = targets.length === 1 ? targets[0]!.key : `${targets.length} keys`;
 
     const end = (result: SessionEnd): void => {
       if (ended) return;
@@ -150,28 +152,18 @@ function runSession(
       resolve(result);
     };
     const onAbort = (): void => end({ kind: 'aborted' });
-    // Re-armed by every watcher created: many keys over a slow link may take longer in all.
-    let timer: NodeJS.Timeout | undefined;
-    const arm = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => end({ kind: 'failed', error: `no answer to a watch request within ${connectTimeoutMs} ms` }), connectTimeoutMs);
-    };
-    arm();
+    const timer = setTimeout(() => end({ kind: 'failed', error: `no answer to a watch request within ${connectTimeoutMs} ms` }), connectTimeoutMs);
     if (signal.aborted) {
       end({ kind: 'aborted' });
       return;
     }
     signal.addEventListener('abort', onAbort, { once: true });
 
-    // etcd handles a stream's create requests one after the other and answers each before its
-    // events, so the n-th "created" answer is the n-th target's.
     const onResponse = (res: WatchResponse): void => {
       if (ended) return;
-      if (res.created) {
-        const t = targets[creating];
-        if (t === undefined) return;
+      if (res.created && watchId === undefined) {
         if (res.canceled) {
-          end(canceled(t, res));
+          end(canceled(what, targets, res));
           return;
         }
         const current = res.revision;
@@ -180,40 +172,36 @@ function runSession(
           end({ kind: 'resync', reason: `etcd's revision ${current} is behind revision ${seen} already delivered (store restored or replaced)` });
           return;
         }
-        byId.set(res.watchId, t);
-        creating++;
-        if (creating < targets.length) {
-          arm();
-        } else {
-          clearTimeout(timer);
-          healthy();
-        }
+        watchId = res.watchId;
+        clearTimeout(timer);
+        healthy();
         return;
       }
-      const t = byId.get(res.watchId);
-      if (t === undefined) return;
+      if (res.watchId !== watchId) return;
       if (res.canceled) {
-        end(canceled(t, res));
+        end(canceled(what, targets, res));
         return;
       }
       if (res.events.length === 0) {
         // A progress notification: etcd sends them only to watchers that have caught up, so
-        // nothing for this key is pending up to the header's revision.
-        t.next = Math.max(t.next, res.revision + 1);
+        // nothing is pending up to the header's revision.
+        for (const t of targets) t.next = Math.max(t.next, res.revision + 1);
         return;
       }
+      // One watcher over the range that holds every target, from the lowest resume point:
+      // each event goes to the target that covers its key, unless that one has had it already.
       const changes = new Map<string, string | undefined>();
-      let last = t.next - 1;
+      let last = 0;
       for (const ev of res.events) {
         const revision = ev.kv.modRevision;
-        if (revision < t.next) continue;
         last = Math.max(last, revision);
-        if (!covers(t.key, ev.kv.key)) continue;
+        const t = targets.find((x) => covers(x.key, ev.kv.key));
+        if (t === undefined || revision < t.next) continue;
         changes.set(ev.kv.key, ev.type === 'delete' ? undefined : valuesAs === 'bytes' ? ev.kv.bytes : ev.kv.value);
       }
       // Only events move the resume point: during a catch-up the header's revision is the
       // store's current one, beyond what this response carried.
-      t.next = last + 1;
+      for (const t of targets) t.next = Math.max(t.next, last + 1);
       if (changes.size === 0) return;
       const set = new Map<string, string>();
       const deleted: string[] = [];
@@ -229,7 +217,8 @@ function runSession(
       end: () => end({ kind: 'failed', error: 'etcd closed the watch stream' }),
       response: onResponse,
     };
-    client.watch(targets.map((t) => ({ prefix: t.key, startRevision: t.next })), events).then(
+    const from = Math.min(...targets.map((t) => t.next));
+    client.watch({ prefixes: targets.map((t) => t.key), startRevision: from }, events).then(
       (s) => {
         if (ended) {
           s.cancel();
@@ -242,10 +231,11 @@ function runSession(
   });
 }
 
-function canceled(t: Target, res: WatchResponse): SessionEnd {
+function canceled(what: string, targets: readonly Target[], res: WatchResponse): SessionEnd {
   const compacted = res.compactRevision;
   if (compacted > 0) {
-    return { kind: 'resync', reason: `etcd compacted its history up to revision ${compacted}, past revision ${t.next} of ${t.key}` };
+    const from = Math.min(...targets.map((t) => t.next));
+    return { kind: 'resync', reason: `etcd compacted its history up to revision ${compacted}, past revision ${from} of ${what}` };
   }
-  return { kind: 'failed', error: `etcd canceled the watch on ${t.key}: ${res.cancelReason || 'no reason given'}` };
+  return { kind: 'failed', error: `etcd canceled the watch on ${what}: ${res.cancelReason || 'no reason given'}` };
 }
