@@ -21,12 +21,11 @@ export interface EtcdTuning {
   /** How long opening a watch stream and creating its watchers may take, in ms. */
   readonly connectTimeoutMs: number;
   /**
-   * gRPC keepalive: a ping after this long without traffic, in ms. It is what notices a frozen
-   * or partitioned etcd under an idle watch. etcd answers pings more frequent than its
-   * --grpc-keepalive-min-time (default 5 s) with GOAWAY.
+   * Keepalive: after this long without a word on a watch stream, in ms, the client asks the
+   * endpoint for its status. It is what notices a frozen or partitioned etcd under an idle watch.
    */
   readonly keepaliveTimeMs: number;
-  /** How long a keepalive ping may go unanswered before the connection counts as dead, in ms. */
+  /** How long that status call may go unanswered before the watch's connection counts as dead, in ms. */
   readonly keepaliveTimeoutMs: number;
   /** Delays between reconnection rounds (after every endpoint failed). */
   readonly backoff: BackoffOptions;

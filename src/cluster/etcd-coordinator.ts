@@ -25,7 +25,7 @@ export interface EtcdCoordinatorTuning {
   readonly requestTimeoutMs: number;
   /** How long opening a watch stream may take, in ms. */
   readonly connectTimeoutMs: number;
-  /** gRPC keepalive of the watches' connections (etcd refuses pings under its --grpc-keepalive-min-time, 5 s by default). */
+  /** A watch stream silent this long has its endpoint asked for its status, which may take keepaliveTimeoutMs. */
   readonly keepaliveTimeMs: number;
   readonly keepaliveTimeoutMs: number;
   /** Between retries of a campaign step, a leader read or a watch, after connection failures. */

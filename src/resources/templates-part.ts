@@ -116,7 +116,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
   const source = createTemplateSource((name) => loadEngine(name, Object.keys(extras)));
   /** What each resource's template calls, as of its last compile. */
   const calls = new WeakMap<TemplateResource, ReadonlySet<string> | undefined>();
-  // Overlap loading the backend's client (etcd3 and gRPC take ~200 ms) with compiling templates.
+  // Overlap loading the backend's client with compiling templates.
   const preload = settings.check ? Promise.resolve() : (o.preloadBackend?.() ?? Promise.resolve()).catch(() => {});
   const feed = createKeyFeed({ cache, clock, log, backend: o.backend, openBackend: o.openBackend, configTimeoutMs: settings.configTimeout, onChange: keysChanged, onStatus: statusChanged });
   const batcher = createReloadBatcher({ bus: o.bus, clock, log, env, commandTimeoutMs: settings.commandTimeout, syncOnly: settings.syncOnly });

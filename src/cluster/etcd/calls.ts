@@ -1,7 +1,7 @@
-// Every etcd call the coordinator makes goes through a Caller: it has a deadline both in gRPC
-// (etcd3 sets none, so a call to a frozen etcd waits forever) and in JavaScript (etcd3's login
-// and connection set-up run before gRPC's deadline applies), and it replaces a client whose
-// connection failed instead of waiting out gRPC's reconnect back-off, which grows to minutes.
+// Every etcd call the coordinator makes goes through a Caller: it has a deadline both in the
+// client's request and in JavaScript (a login before the request has a deadline of its own), and
+// it replaces a client whose connection failed, so that the next call starts on fresh
+// connections (and, with auth, a fresh login).
 
 import { DeadlineError, within } from '../../core/process-control/deadline.ts';
 import { messageOf, type EtcdClient, type EtcdDriver } from '../../stores/etcd/client.ts';
@@ -25,7 +25,7 @@ interface Held {
 
 /**
  * `retireOnAnyError`: replace the client after any failure, not only a connection's. For a
- * caller of streams: etcd3 logs in again after "invalid auth token" (an expired JWT, a token
+ * caller of streams: the client logs in again after "invalid auth token" (an expired JWT, a token
  * etcd forgot) for unary calls only; a fresh client logs in afresh.
  */
 export function createCaller(etcd: EtcdDriver, newClient: () => EtcdClient, source: string, requestTimeoutMs: number, retireOnAnyError = false): Caller {

@@ -1,5 +1,5 @@
 // Awaiting something without going past a deadline: a promise whose maker has no deadline of its
-// own (etcd3's calls, for one), a process that should end within the stop budget, a condition
+// own (a client library's calls, for one), a process that should end within the stop budget, a condition
 // only polling can see. The first of the answer, the deadline and the abort wins.
 
 import type { Clock } from '../clock.ts';

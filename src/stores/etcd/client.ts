@@ -1,9 +1,9 @@
-import { errorText } from '../../core/error-text.ts';
 // The etcd calls steward makes, in steward's own types: the seam between steward and the etcd
-// client library. Today etcd3-client.ts implements it over etcd3 (gRPC); the shapes follow etcd's
-// v3 API as its JSON gateway speaks it (keys and values as text, revisions as numbers, lease ids
-// as decimal strings), so that a small HTTP client can take its place without touching the
-// backend or the coordinator. Nothing outside src/stores/etcd/ sees an etcd3 type.
+// client. gateway-client.ts implements it over etcd's v3 JSON gateway; the shapes follow etcd's v3
+// API (keys and values as text, revisions as numbers, lease ids as decimal strings, since they
+// use all 64 bits). Nothing outside src/stores/etcd/ sees how the client talks to etcd.
+
+import { errorText } from '../../core/error-text.ts';
 
 export interface KeyValue {
   readonly key: string;
@@ -60,8 +60,11 @@ export interface TxnResult {
 }
 
 export interface WatchCreate {
-  /** Watches every key that starts with `prefix`. */
-  readonly prefix: string;
+  /**
+   * Watches every key that starts with one of `prefixes`: one watcher over the smallest range
+   * that holds them all, so it may report other keys between them too, which the caller drops.
+   */
+  readonly prefixes: readonly string[];
   /** The first revision to report. */
   readonly startRevision: number;
 }
@@ -90,11 +93,9 @@ export interface WatchStreamEvents {
   end(): void;
 }
 
-/** One watch stream: watchers are created on it one at a time, each answered in order. */
+/** One watch stream with one watcher, created when it opens. */
 export interface WatchStream {
-  /** With progress notifications, so that a quiet watch still learns how far it is. */
-  create(request: WatchCreate): void;
-  /** Ends the stream; its events may still report an error or the end. */
+  /** Ends the stream; it reports nothing after this. */
   cancel(): void;
 }
 
@@ -110,11 +111,12 @@ export interface EtcdClient {
   /** One renewal; resolves with the TTL etcd answered (0 or less: the lease is gone). */
   keepAliveOnce(leaseId: string, deadline: number): Promise<number>;
   revokeLease(leaseId: string, deadline: number): Promise<void>;
-  watch(events: WatchStreamEvents): Promise<WatchStream>;
+  /** A stream with one watcher (with progress notifications, so that a quiet watch still learns how far it is). */
+  watch(request: WatchCreate, events: WatchStreamEvents): Promise<WatchStream>;
   close(): void;
 }
 
-/** The client library, once loaded: makes clients and tells its errors apart. */
+/** The client, once loaded: makes clients and tells its errors apart. */
 export interface EtcdDriver {
   /** A client for `hosts` with the connection's TLS, login and timing. */
   connect(hosts: readonly string[]): EtcdClient;
@@ -130,8 +132,7 @@ export interface EtcdDriver {
   isAuthFailure(error: unknown): boolean;
 }
 
-/** An error's message, without the empty "Resolution note" gRPC appends to connection errors. */
+/** An error's message. */
 export function messageOf(error: unknown): string {
-  const message = errorText(error);
-  return message.replace(/\s*Resolution note:\s*$/, '');
+  return errorText(error);
 }

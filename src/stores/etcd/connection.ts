@@ -1,22 +1,22 @@
 // Where etcd is and how to talk to it, built once from steward's options for the template backend
 // and the coordinator alike: the endpoints, TLS material, login, and the timing of every call.
-// The client library is loaded only when a client is first needed: loading etcd3 (and gRPC)
-// takes ~200 ms, which steward overlaps with its other start-up work.
+// The client's HTTP module (node:http, or node:https and TLS) is loaded when a client is first
+// needed.
 
 import { readFileSync } from 'node:fs';
 import * as tls from 'node:tls';
 import { ConfigError } from '../../core/exit-codes.ts';
 import type { StoreOptions } from '../types.ts';
 import type { EtcdDriver } from './client.ts';
-import { loadEtcd3, loadEtcd3Driver } from './etcd3-client.ts';
+import { loadGatewayDriver } from './gateway-client.ts';
 import { parseEndpoints } from './endpoints.ts';
 
 export type EtcdOptions = Pick<StoreOptions, 'nodes' | 'scheme' | 'tls' | 'username' | 'password'>;
 
 export interface EtcdTiming {
-  /** Deadline of every unary call (etcd3 sets none: a hung etcd would hang the call forever). */
+  /** Deadline of every call but watches (a hung etcd would otherwise hang the call forever). */
   readonly requestTimeoutMs: number;
-  /** gRPC keepalive: a ping after this long without traffic, and how long it may go unanswered. */
+  /** A watch stream silent this long has its endpoint asked for a sign of life, which may take this long. */
   readonly keepaliveTimeMs: number;
   readonly keepaliveTimeoutMs: number;
 }
@@ -32,13 +32,13 @@ export interface EtcdConnection {
   readonly hosts: readonly string[];
   /** Where, for logs and messages (never credentials). */
   readonly source: string;
-  /** The client library with these settings, loaded on the first call. */
+  /** The client with these settings, loaded on the first call. */
   load(): Promise<EtcdDriver>;
 }
 
-/** Starts loading the client library early; connections work without it. */
+/** Starts loading the client early; connections work without it. */
 export function preloadEtcd(): Promise<unknown> {
-  return loadEtcd3();
+  return import('node:http');
 }
 
 export function etcdConnection(options: EtcdOptions, timing: EtcdTiming): EtcdConnection {
@@ -50,7 +50,8 @@ export function etcdConnection(options: EtcdOptions, timing: EtcdTiming): EtcdCo
     keepaliveTimeMs: timing.keepaliveTimeMs,
     keepaliveTimeoutMs: timing.keepaliveTimeoutMs,
   };
-  return { hosts, source: hosts.join(','), load: () => loadEtcd3Driver(settings) };
+  let driver: Promise<EtcdDriver> | undefined;
+  return { hosts, source: hosts.join(','), load: () => (driver ??= loadGatewayDriver(settings)) };
 }
 
 /** TLS material and credentials from the options; file errors name the variable and the file. */

@@ -1,4 +1,4 @@
-// CONFD_NODE entries -> the endpoint list etcd3 takes. confd's etcdv3 client accepts `host:port`
+// CONFD_NODE entries -> the etcd client's endpoint list. confd's etcdv3 client accepts `host:port`
 // and `http(s)://host:port`; steward also applies CONFD_SCHEME to entries without a scheme and
 // switches them to https when TLS files are given (confd turns TLS on from the files alone).
 
@@ -8,7 +8,7 @@ export const DEFAULT_ETCD_NODE = '127.0.0.1:2379';
 const DEFAULT_PORT = '2379';
 
 export interface EtcdEndpoints {
-  /** `http://host:port` or `https://host:port`, one scheme for all (etcd3 cannot mix them). */
+  /** `http://host:port` or `https://host:port`, one scheme for all (one TLS setting for every endpoint). */
   readonly hosts: readonly string[];
   readonly secure: boolean;
 }

@@ -1,13 +1,12 @@
-// Watching etcd from a revision, on etcd3's raw gRPC watch stream rather than its Watcher class,
-// whose defects (checked against etcd 3.4 with etcd3@1.1.2) would lose or stall updates:
-// - it resumes from the response header's revision, which during a catch-up is the store's
-//   current revision, not the last event sent: a disconnect mid catch-up skips events for good;
-// - a watch canceled by compaction becomes a bare "Watcher canceled: " error (the compact
-//   revision is dropped) and the watcher is silently never re-created;
-// - it reconnects with its own back-off to a random endpoint and reports every retry (twice).
-// Here each watch keeps its own resume revision (the last event's, or a progress
-// notification's), resyncs with a full read when etcd has compacted it away or its store went
-// back in time, and fails over to the next endpoint at once before backing off.
+// Watching etcd from a revision, on one watch stream per session with one watcher over the range
+// that holds every watched key (the gateway cannot add watchers to a stream; see
+// gateway-client.ts); events of keys between them that no watched key covers are dropped.
+// Resuming from a response header's revision would be wrong (during a catch-up it is the
+// store's current revision, not the last event sent: a disconnect mid catch-up would skip events
+// for good), and a watch canceled by compaction must be followed by a full read. So each watch
+// keeps its own resume revision (the last event's, or a progress notification's), resyncs with a
+// full read when etcd has compacted it away or its store went back in time, and fails over to
+// the next endpoint at once before backing off.
 
 import { exponentialBackoff, sleep, type BackoffOptions } from '../../core/process-control/backoff.ts';
 import type { StoreStatus, Update, WatchListener } from '../types.ts';
@@ -111,9 +110,9 @@ export async function runWatch(ctx: WatchContext, keys: readonly string[], from:
         resync = end.reason;
         continue;
       }
-      // A fresh client connects at once (no gRPC reconnect back-off left over) and, with auth,
-      // logs in again: etcd refuses a watch as "permission denied" when the token etcd3 cached
-      // has expired or the server restarted and forgot it.
+      // A fresh client connects at once (no connection left over from before) and, with auth,
+      // logs in again: etcd refuses a watch when the token the client holds has expired or the
+      // server restarted and forgot it.
       dropClient(index);
       await failed(`${ctx.hosts[index]}: ${end.error}`, false);
     }
@@ -137,8 +136,8 @@ function runSession(
   return new Promise((resolve) => {
     let stream: WatchStream | undefined;
     let ended = false;
-    let creating = 0;
-    const byId = new Map<string, Target>();
+    let watchId: string | undefined;
+    const what = targets.length === 1 ? targets[0]!.key : `${targets.length} keys`;
 
     const end = (result: SessionEnd): void => {
       if (ended) return;
@@ -153,33 +152,18 @@ function runSession(
       resolve(result);
     };
     const onAbort = (): void => end({ kind: 'aborted' });
-    // Re-armed by every watcher created: many keys over a slow link may take longer in all.
-    let timer: NodeJS.Timeout | undefined;
-    const arm = (): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => end({ kind: 'failed', error: `no answer to a watch request within ${connectTimeoutMs} ms` }), connectTimeoutMs);
-    };
-    arm();
+    const timer = setTimeout(() => end({ kind: 'failed', error: `no answer to a watch request within ${connectTimeoutMs} ms` }), connectTimeoutMs);
     if (signal.aborted) {
       end({ kind: 'aborted' });
       return;
     }
     signal.addEventListener('abort', onAbort, { once: true });
 
-    // etcd answers creations in order; one at a time (as Go's clientv3 does) keeps the
-    // created-response -> watcher pairing unambiguous.
-    const createNext = (): void => {
-      const t = targets[creating]!;
-      stream?.create({ prefix: t.key, startRevision: t.next });
-    };
-
     const onResponse = (res: WatchResponse): void => {
       if (ended) return;
-      if (res.created) {
-        const t = targets[creating];
-        if (t === undefined) return;
+      if (res.created && watchId === undefined) {
         if (res.canceled) {
-          end(canceled(t, res));
+          end(canceled(what, targets, res));
           return;
         }
         const current = res.revision;
@@ -188,41 +172,36 @@ function runSession(
           end({ kind: 'resync', reason: `etcd's revision ${current} is behind revision ${seen} already delivered (store restored or replaced)` });
           return;
         }
-        byId.set(res.watchId, t);
-        creating++;
-        if (creating < targets.length) {
-          arm();
-          createNext();
-        } else {
-          clearTimeout(timer);
-          healthy();
-        }
+        watchId = res.watchId;
+        clearTimeout(timer);
+        healthy();
         return;
       }
-      const t = byId.get(res.watchId);
-      if (t === undefined) return;
+      if (res.watchId !== watchId) return;
       if (res.canceled) {
-        end(canceled(t, res));
+        end(canceled(what, targets, res));
         return;
       }
       if (res.events.length === 0) {
         // A progress notification: etcd sends them only to watchers that have caught up, so
-        // nothing for this key is pending up to the header's revision.
-        t.next = Math.max(t.next, res.revision + 1);
+        // nothing is pending up to the header's revision.
+        for (const t of targets) t.next = Math.max(t.next, res.revision + 1);
         return;
       }
+      // One watcher over the range that holds every target, from the lowest resume point:
+      // each event goes to the target that covers its key, unless that one has had it already.
       const changes = new Map<string, string | undefined>();
-      let last = t.next - 1;
+      let last = 0;
       for (const ev of res.events) {
         const revision = ev.kv.modRevision;
-        if (revision < t.next) continue;
         last = Math.max(last, revision);
-        if (!covers(t.key, ev.kv.key)) continue;
+        const t = targets.find((x) => covers(x.key, ev.kv.key));
+        if (t === undefined || revision < t.next) continue;
         changes.set(ev.kv.key, ev.type === 'delete' ? undefined : valuesAs === 'bytes' ? ev.kv.bytes : ev.kv.value);
       }
       // Only events move the resume point: during a catch-up the header's revision is the
       // store's current one, beyond what this response carried.
-      t.next = last + 1;
+      for (const t of targets) t.next = Math.max(t.next, last + 1);
       if (changes.size === 0) return;
       const set = new Map<string, string>();
       const deleted: string[] = [];
@@ -234,29 +213,29 @@ function runSession(
     };
 
     const events = {
-      // These stay attached after end(): cancel() itself ends in an error.
       error: (err: Error) => end({ kind: 'failed', error: err.message }),
       end: () => end({ kind: 'failed', error: 'etcd closed the watch stream' }),
       response: onResponse,
     };
-    client.watch(events).then(
+    const from = Math.min(...targets.map((t) => t.next));
+    client.watch({ prefixes: targets.map((t) => t.key), startRevision: from }, events).then(
       (s) => {
         if (ended) {
           s.cancel();
           return;
         }
         stream = s;
-        createNext();
       },
       (error: unknown) => end({ kind: 'failed', error: messageOf(error) }),
     );
   });
 }
 
-function canceled(t: Target, res: WatchResponse): SessionEnd {
+function canceled(what: string, targets: readonly Target[], res: WatchResponse): SessionEnd {
   const compacted = res.compactRevision;
   if (compacted > 0) {
-    return { kind: 'resync', reason: `etcd compacted its history up to revision ${compacted}, past revision ${t.next} of ${t.key}` };
+    const from = Math.min(...targets.map((t) => t.next));
+    return { kind: 'resync', reason: `etcd compacted its history up to revision ${compacted}, past revision ${from} of ${what}` };
   }
-  return { kind: 'failed', error: `etcd canceled the watch on ${t.key}: ${res.cancelReason || 'no reason given'}` };
+  return { kind: 'failed', error: `etcd canceled the watch on ${what}: ${res.cancelReason || 'no reason given'}` };
 }

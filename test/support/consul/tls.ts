@@ -4,8 +4,11 @@ import type { ConsulDoubleTlsOptions } from './double.ts';
 
 // Test-only certificates, committed so no test needs openssl. All keys are P-256 and the
 // certificates are valid until 2126. The server certificate names localhost,
-// server.dc1.consul and 127.0.0.1; client.pem is signed by ca.pem, rogue-client.pem by a
-// CA the double does not trust.
+// server.dc1.consul and 127.0.0.1, and serves client authentication too: etcd's JSON gateway
+// connects to its own member with the server certificate, which --client-cert-auth then checks.
+// client.pem is signed by ca.pem and has no Common Name (etcd's gateway refuses a client
+// certificate with one when authentication is on); rogue-client.pem is signed by a CA the
+// double does not trust.
 
 export interface TestTlsFiles {
   readonly caFile: string;
