@@ -3,7 +3,9 @@
 // all), and this measures steward's CPU
 // time (its own, and with the check commands it reaped) and resident memory over the run.
 // Targets: under 0.5% of one core, no RSS growth. Default 60 s per kind; `--minutes 10` for the
-// long run, `--only http` for one kind.
+// long run, `--only http` for one kind. `--against DIR` runs another build of steward (a copy of
+// bin/ and dist/ with node_modules beside them) side by side with this one, kind by kind, so that
+// both see the same load on a shared machine: a paired before/after.
 
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -20,6 +22,7 @@ const flag = (name: string): string | undefined => {
 };
 const seconds = Number(flag('--minutes') ?? 1) * 60;
 const only = flag('--only');
+const against = flag('--against');
 const TICKS = 100; // USER_HZ on Linux
 const SAMPLE_MS = 5000;
 
@@ -48,14 +51,14 @@ const APP = `require('http').createServer((q, s) => s.end('ok')).listen(Number(p
 
 type Kind = 'none' | 'http' | 'tcp' | 'command';
 
-async function measure(kind: Kind): Promise<string[]> {
+async function measure(kind: Kind, build: string): Promise<string[]> {
   const port = await freePort();
   const check: Record<string, string> =
     kind === 'none' ? {}
     : kind === 'http' ? { STEWARD_HEALTH_HTTP: `http://127.0.0.1:${port}/` }
     : kind === 'tcp' ? { STEWARD_HEALTH_TCP: `127.0.0.1:${port}` }
     : { STEWARD_HEALTH_CMD: 'true' };
-  const steward = spawn(join(root, 'bin', 'steward'), [process.execPath, '-e', APP], {
+  const steward = spawn(join(build, 'bin', 'steward'), [process.execPath, '-e', APP], {
     env: { ...process.env, PORT: String(port), STEWARD_HEALTH_INTERVAL: '1s', STEWARD_HEALTH_START_PERIOD: '5s', STEWARD_LOG_LEVEL: 'warn', ...check },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -77,7 +80,7 @@ async function measure(kind: Kind): Promise<string[]> {
   const half = Math.floor(rss.length / 2);
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   return [
-    kind,
+    against === undefined ? kind : `${kind} (${build === root ? 'this' : 'against'})`,
     pct(end.own - start.own),
     pct(end.own - start.own + end.children - start.children),
     (rss[0] ?? 0).toFixed(1),
@@ -91,9 +94,11 @@ const rows: string[][] = [];
 // `none` is the baseline: steward supervising the same app with no check at all.
 for (const kind of ['none', 'http', 'tcp', 'command'] as const) {
   if (only !== undefined && only !== kind) continue;
-  rows.push(await measure(kind));
+  if (against === undefined) rows.push(await measure(kind, root));
+  else rows.push(...(await Promise.all([measure(kind, against), measure(kind, root)])));
 }
 const head = ['check', 'steward CPU', 'with checks', 'RSS first MB', 'RSS last MB', 'RSS max MB', 'RSS 2nd-1st half MB'];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
 const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-process.stdout.write(`a check every second for ${seconds} s\n\n${line(head)}\n${line(widths.map((w) => '-'.repeat(w)))}\n${rows.map(line).join('\n')}\n`);
+const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+process.stdout.write(`a check every second for ${seconds} s per kind; load average at the end ${load}\n\n${line(head)}\n${line(widths.map((w) => '-'.repeat(w)))}\n${rows.map(line).join('\n')}\n`);

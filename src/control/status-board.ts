@@ -64,6 +64,7 @@ export function createStatusBoard(o: StatusBoardOptions): StatusBoard {
   let appGone = false;
   let stopping: string | undefined;
   let check: Events['health.changed'] | undefined;
+  let notifyStatus: string | null = null;
   const resources = new Map<string, ResourceTally>();
   let backend: { name: string; connected: boolean; lastError: string | null } | undefined;
   let role: Role | undefined;
@@ -86,6 +87,7 @@ export function createStatusBoard(o: StatusBoardOptions): StatusBoard {
     bus.on('app.started', (e) => {
       app = { pid: e.pid, startedAt: iso() };
       appGone = false;
+      notifyStatus = null;
     }),
     bus.on('app.exited', (e) => {
       lastExit = { code: e.exit.code, signal: e.exit.signal, status: e.exit.status, at: iso() };
@@ -126,6 +128,9 @@ export function createStatusBoard(o: StatusBoardOptions): StatusBoard {
     }),
     bus.on('health.changed', (e) => {
       check = e;
+    }),
+    bus.on('app.status', (e) => {
+      notifyStatus = e.status;
     }),
     bus.on('shutdown', (e) => {
       stopping = e.reason;
@@ -172,7 +177,7 @@ export function createStatusBoard(o: StatusBoardOptions): StatusBoard {
       startedAt: new Date(startedAtMs).toISOString(),
       uptimeSeconds: Math.round((clock.monotonic() - startedMono) / 100) / 10,
       health: h,
-      app: { pid: appGone ? null : (app?.pid ?? null), startedAt: app?.startedAt ?? null, restarts, lastExit, health: h.status },
+      app: { pid: appGone ? null : (app?.pid ?? null), startedAt: app?.startedAt ?? null, restarts, lastExit, health: h.status, notifyStatus },
       resources: resourceList(),
       backend: backend === undefined ? null : { ...backend },
       election: elected

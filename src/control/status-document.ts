@@ -15,6 +15,8 @@ export interface AppStatus {
   readonly restarts: number;
   readonly lastExit: { readonly code: number | null; readonly signal: string | null; readonly status: number; readonly at: string } | null;
   readonly health: HealthState;
+  /** The app's last STATUS= on its NOTIFY_SOCKET in this run (STEWARD_HEALTH_NOTIFY), else null. */
+  readonly notifyStatus?: string | null;
 }
 
 export interface ResourceStatus {

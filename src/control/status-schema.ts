@@ -42,6 +42,7 @@ export const STATUS_SCHEMA = {
           ],
         },
         health,
+        notifyStatus: nullable('string'),
       },
     },
     resources: {

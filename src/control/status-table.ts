@@ -14,7 +14,7 @@ export function statusTable(s: StatusDocument): string {
   const exit = s.app.lastExit;
   const lines = [
     `steward ${s.version}, up ${s.uptimeSeconds}s: ${s.health.status} (${s.health.reason})`,
-    `app: pid ${show(s.app.pid)}, started ${show(s.app.startedAt)}, ${s.app.restarts} restart(s)${exit === null ? '' : `, last exit ${exit.signal ?? exit.code ?? exit.status} at ${exit.at}`}`,
+    `app: pid ${show(s.app.pid)}, started ${show(s.app.startedAt)}, ${s.app.restarts} restart(s)${exit === null ? '' : `, last exit ${exit.signal ?? exit.code ?? exit.status} at ${exit.at}`}${s.app.notifyStatus == null ? '' : `, status "${s.app.notifyStatus}"`}`,
   ];
   if (s.backend !== null) lines.push(`backend: ${s.backend.name} ${s.backend.connected ? 'connected' : 'unreachable'}${s.backend.lastError === null ? '' : ` (last error: ${s.backend.lastError})`}`);
   if (s.election !== null) {

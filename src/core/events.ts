@@ -50,7 +50,7 @@ export interface Events {
     /** Failed checks in a row that counted (none during the start period). */
     readonly failingStreak: number;
   };
-  // No subscriber yet: kept for the status endpoint, which shows what the app last said.
+  // The status board keeps it: /status and `steward --status` show what the app last said.
   /** The app sent STATUS= on its NOTIFY_SOCKET (sd_notify). */
   'app.status': { readonly status: string };
   /** This replica's role changed (the first role after start included). */

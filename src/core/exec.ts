@@ -1,13 +1,15 @@
 // steward's one way to run a command beside the app (check and reload commands, hooks, jobs),
-// through execa. Each command gets its own process group so that a timeout stops everything it
-// started (a `sh -c 'a | b'` included). It follows the rule of child-rule.ts for every caller:
+// through node:child_process. Each command gets its own process group so that a timeout stops
+// everything it started (a `sh -c 'a | b'` included). It follows the rule of child-rule.ts for every caller:
 // the environment without steward's secrets, the user it is given, steward's working directory,
 // and its output line by line into the log (child-output.ts), besides a tail for the caller.
 
+import type { ChildProcess } from 'node:child_process';
 import { trackNodeSpawns } from '../init/node-children.ts';
 import { createOutputCapture } from './child-output.ts';
 import { childEnv, type ChildSource, type ChildUser } from './child-rule.ts';
 import { systemClock, type Clock } from './clock.ts';
+import { errorText } from './error-text.ts';
 import type { Logger } from './log.ts';
 import { terminate, type Termination } from './process-control/terminate.ts';
 
@@ -58,43 +60,62 @@ export interface CommandResult {
 const KILL_GRACE_MS = 2000;
 
 /**
- * Loads what runCommand needs (execa, the spawn tracking) before the first command: a hook on a
- * leader hand-over's critical path must not pay for loading them (hundreds of ms on a busy machine).
+ * Loads what runCommand needs (node:child_process, the spawn tracking) before the first command:
+ * a hook on a leader hand-over's critical path must not pay for loading them.
  */
 export async function preloadCommandRunner(): Promise<void> {
   await trackNodeSpawns();
-  await import('execa');
+  await import('node:child_process');
 }
 
+/** A command that never ran: refused by mayStart, or its spawn failed. */
+function notRun(failure: string, aborted: boolean, durationMs: number): CommandResult {
+  return { ok: false, exitCode: undefined, signal: undefined, timedOut: false, aborted, output: '', durationMs, failure };
+}
+
+function spawnFailure(error: unknown): string {
+  return `could not start: ${errorText(error)}`;
+}
+
+// Node's spawn, not a wrapper library: a check every second pays for each spawn, and execa's
+// promise, stream and option machinery about doubled its CPU (docs/benchmarks.md, health checks).
 export async function runCommand(spec: CommandSpec, options: RunOptions): Promise<CommandResult> {
   await trackNodeSpawns();
-  const { execa } = await import('execa');
+  const { spawn } = await import('node:child_process');
   const [file, ...args] = spec.shell !== undefined ? ['/bin/sh', '-c', spec.shell] : spec.argv;
   const keep = options.keepOutput ?? 4096;
   const clock = options.clock ?? systemClock();
   const started = process.hrtime.bigint();
+  const elapsedMs = (): number => Number(process.hrtime.bigint() - started) / 1e6;
   let output = '';
   let timedOut = false;
   let aborted = false;
-  if (options.mayStart !== undefined && !options.mayStart()) {
-    return { ok: false, exitCode: undefined, signal: undefined, timedOut: false, aborted: true, output: '', durationMs: 0, failure: 'not allowed to start' };
-  }
+  if (options.mayStart !== undefined && !options.mayStart()) return notRun('not allowed to start', true, 0);
 
   const user = options.user;
-  const child = execa(file ?? '', args, {
-    env: childEnv(options.env ?? process.env, user),
-    extendEnv: false,
-    // No cwd: steward's own, which is also the app's. libuv drops supplementary groups when it
-    // sets the ids (child-rule.ts says so to users).
-    ...(user === undefined ? {} : { uid: user.credentials.uid, gid: user.credentials.gid }),
-    // Own process group: a timeout kills the whole pipeline, and a Ctrl-C at the terminal
-    // (which reaches the app's group) does not reach steward's commands.
-    detached: true,
-    stdin: 'ignore',
-    buffer: false,
-    reject: false,
-    shell: false,
+  let child: ChildProcess;
+  try {
+    child = spawn(file ?? '', args, {
+      env: childEnv(options.env ?? process.env, user),
+      // No cwd: steward's own, which is also the app's. libuv drops supplementary groups when it
+      // sets the ids (child-rule.ts says so to users).
+      ...(user === undefined ? {} : { uid: user.credentials.uid, gid: user.credentials.gid }),
+      // Own process group: a timeout kills the whole pipeline, and a Ctrl-C at the terminal
+      // (which reaches the app's group) does not reach steward's commands.
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      shell: false,
+    });
+  } catch (error) {
+    // Arguments Node refuses before any spawn (an empty file name, a NUL byte).
+    return notRun(spawnFailure(error), false, elapsedMs());
+  }
+  // A program that is missing or not executable: 'error' instead of 'exit', then 'close'.
+  let spawnError: unknown;
+  child.once('error', (error) => {
+    spawnError ??= error;
   });
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   if (child.pid !== undefined) options.onSpawn?.(child.pid);
   const capture = createOutputCapture({ source: options.source, log: options.log, clock });
   for (const stream of ['stdout', 'stderr'] as const) {
@@ -113,7 +134,7 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
     child.stdout?.destroy();
     child.stderr?.destroy();
   };
-  child.nodeChildProcess.once('exit', (code, signal) => {
+  child.once('exit', (code, signal) => {
     exited = { code, signal };
     if (timedOut || aborted) stopReading();
   });
@@ -137,19 +158,18 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
 
-  const result = await child;
+  await closed;
   capture.end();
   clearTimeout(timer);
   termination?.cancel();
   options.signal?.removeEventListener('abort', onAbort);
 
-  const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-  const exitCode = exited === undefined ? result.exitCode : (exited.code ?? undefined);
-  const signal = exited === undefined ? result.signal : (exited.signal ?? undefined);
+  const exitCode = exited?.code ?? undefined;
+  const signal = exited?.signal ?? undefined;
   let failure: string | undefined;
   if (timedOut) failure = `timed out after ${options.timeoutMs}ms`;
   else if (aborted) failure = 'stopped';
-  else if (result.failed && exitCode === undefined && signal === undefined) failure = result.shortMessage ?? 'could not start';
+  else if (spawnError !== undefined && exited === undefined) failure = spawnFailure(spawnError);
   else if (signal !== undefined) failure = `killed by ${signal}`;
   else if (exitCode !== 0) failure = `exit status ${exitCode}`;
   return {
@@ -159,7 +179,7 @@ export async function runCommand(spec: CommandSpec, options: RunOptions): Promis
     timedOut,
     aborted,
     output: output.trimEnd(),
-    durationMs,
+    durationMs: elapsedMs(),
     failure,
   };
 }

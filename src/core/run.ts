@@ -10,7 +10,7 @@ import { canTakeTerminal } from '../init/spawn-app.ts';
 import { reportedStatus } from '../init/exit-status.ts';
 import type { Libc } from '../init/libc.ts';
 import { stopLeftovers } from '../init/leftovers.ts';
-import { releaseStartupMemory } from '../init/memory.ts';
+import { keepMemoryTrimmed, releaseStartupMemory, type MemoryKeeper } from '../init/memory.ts';
 import { nodeChildren as nodeChildRegistry } from '../init/node-children.ts';
 import { startReaper } from '../init/reaper.ts';
 import { listenForSignals, STOP_SIGNALS } from '../init/signals.ts';
@@ -59,6 +59,7 @@ export async function run(o: RunOptions): Promise<number> {
   });
 
   let parts: readonly Part[] = [];
+  let memoryKeeper: MemoryKeeper | undefined;
   try {
     parts = await o.parts();
     // A run with parts already loads more than the logger; what they log while the app waits
@@ -123,6 +124,7 @@ export async function run(o: RunOptions): Promise<number> {
         releaseStartupMemory(libc);
         initLog.info('start-up finished');
       }, 3000).unref();
+      memoryKeeper = keepMemoryTrimmed({ libc, clock });
     }
     actOnAppRequests(bus, sup, initLog);
     lifecycle.appStarted({
@@ -162,6 +164,7 @@ export async function run(o: RunOptions): Promise<number> {
     lifecycle.stopped();
     unlisten();
     reaper.stop();
+    memoryKeeper?.stop();
   }
 }
 

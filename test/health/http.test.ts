@@ -69,9 +69,10 @@ describe('STEWARD_HEALTH_HTTP', () => {
         APP_SICK_LISTENS: '1',
         STEWARD_HEALTH_HTTP: `http://127.0.0.1:${port}/`,
         ...(listed ? { STEWARD_HEALTH_HTTP_STATUS: '401,503' } : {}),
-        // Long enough for the app to listen: what counts is its answer, not its warm-up.
-        STEWARD_HEALTH_START_PERIOD: '3s',
-        STEWARD_HEALTH_START_INTERVAL: '100ms',
+        // The checks begin at READY=1, which the app sends once it listens: what counts is its
+        // answer, not its warm-up, however slow the machine is.
+        APP_NOTIFY: '1',
+        STEWARD_HEALTH_NOTIFY: 'true',
         STEWARD_HEALTH_INTERVAL: '100ms',
         STEWARD_HEALTH_RETRIES: '2',
       });

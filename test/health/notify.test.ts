@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { client, socketDir } from '../support/operator.ts';
 import { stopAllStewards } from '../support/steward.ts';
 import { until } from '../support/until.ts';
 import { freePort, healthLogged, healthStates, logLines, startWebApp } from './fixtures/harness.ts';
@@ -10,14 +11,18 @@ import { freePort, healthLogged, healthStates, logLines, startWebApp } from './f
 afterEach(stopAllStewards);
 
 describe('STEWARD_HEALTH_NOTIFY', () => {
-  it('counts the app started at READY=1 and keeps its STATUS=', async () => {
+  it('counts the app started at READY=1 and keeps its STATUS= for the status view', async () => {
     const port = await freePort();
-    const s = startWebApp({ APP_PORT: String(port), APP_WARMUP_MS: '300', APP_NOTIFY: '1', STEWARD_HEALTH_NOTIFY: 'true' });
+    const { socket } = socketDir();
+    const s = startWebApp({ APP_PORT: String(port), APP_WARMUP_MS: '300', APP_NOTIFY: '1', STEWARD_HEALTH_NOTIFY: 'true', STEWARD_CONTROL_SOCKET: socket });
     await s.line(/^notified$/);
     const healthy = await healthLogged(s, 'healthy');
     assert.equal(healthy['output'], 'READY=1');
     const status = await until('the STATUS= line in the log', () => logLines(s).find((l) => l.msg === 'app status'));
     assert.equal(status['status'], `serving on ${port}`);
+    const json = JSON.parse((await client(socket, '--status', '--json')).out) as { app: { notifyStatus: string | null } };
+    assert.equal(json.app.notifyStatus, `serving on ${port}`);
+    assert.match((await client(socket, '--status')).out, new RegExp(`, status "serving on ${port}"`));
   });
 
   it('begins the checks only at READY=1', async () => {

@@ -17,9 +17,10 @@ describe('STEWARD_HEALTH_TCP', () => {
     const s = startWebApp({
       APP_PORT: String(port),
       STEWARD_HEALTH_TCP: `127.0.0.1:${port},127.0.0.1:${closed}`,
-      // Failures count once the app surely listens: only the closed port is then named.
-      STEWARD_HEALTH_START_PERIOD: '3s',
-      STEWARD_HEALTH_START_INTERVAL: '100ms',
+      // The checks begin at READY=1, which the app sends once it listens: only the closed port is
+      // then named, however slow the machine is.
+      APP_NOTIFY: '1',
+      STEWARD_HEALTH_NOTIFY: 'true',
       STEWARD_HEALTH_INTERVAL: '100ms',
       STEWARD_HEALTH_RETRIES: '2',
     });
