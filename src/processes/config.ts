@@ -20,7 +20,7 @@ import { PROCESS_PREFIX } from './has-processes.ts';
 import type { After, ProcessHealth, ProcessSpec } from './spec.ts';
 
 const FIELDS = [
-  'COMMAND', 'RESTART', 'RESTART_BACKOFF', 'RESTART_LIMIT', 'USER', 'RELOAD_SIGNAL', 'STOP_SIGNAL', 'STOP_TIMEOUT',
+  'COMMAND', 'RESTART', 'RESTART_BACKOFF', 'RESTART_LIMIT', 'USER', 'RELOAD_SIGNAL', 'RELOAD_SPACING', 'STOP_SIGNAL', 'STOP_TIMEOUT',
   'AFTER', 'REQUIRED', 'OUTPUT', 'HEALTH_CMD', 'HEALTH_HTTP', 'HEALTH_HTTP_STATUS', 'HEALTH_TCP', 'HEALTH_INTERVAL',
   'HEALTH_TIMEOUT', 'HEALTH_RETRIES', 'HEALTH_START_PERIOD', 'HEALTH_START_INTERVAL',
 ] as const;
@@ -182,6 +182,7 @@ function toSpec(raw: Raw, defaults: ProcessDefaults): ProcessSpec {
     user: text('USER'),
     userSource: src('USER'),
     reloadSignal: parseSignal(text('RELOAD_SIGNAL') ?? 'SIGHUP', src('RELOAD_SIGNAL')),
+    reloadSpacingMs: parseDuration(text('RELOAD_SPACING') ?? '1s', src('RELOAD_SPACING')),
     stopSignal: parseSignal(text('STOP_SIGNAL') ?? 'SIGTERM', src('STOP_SIGNAL')),
     stopTimeoutMs: text('STOP_TIMEOUT') === undefined ? defaults.stopTimeoutMs : parseDuration(text('STOP_TIMEOUT') ?? '', src('STOP_TIMEOUT')),
     after: parseAfter(text('AFTER'), src('AFTER')),

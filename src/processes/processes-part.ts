@@ -118,7 +118,9 @@ export function createProcessesPart(o: ProcessesPartOptions): ProcessesPart {
           return;
         }
         const sent = signal ?? spec.reloadSignal;
-        if (unit.reload(sent)) log.info(`sent ${sent} to process ${name}`, { process: name, reason });
+        const outcome = unit.reload(sent);
+        if (outcome === 'sent') log.info(`sent ${sent} to process ${name}`, { process: name, reason });
+        else if (outcome === 'held') log.info(`${sent} to process ${name} held until its reload spacing is over`, { process: name, reason });
         else log.debug(`${sent} not sent: process ${name} is not running`, { process: name, reason });
       }),
       bus.on('process.restart', ({ name, reason }) => {

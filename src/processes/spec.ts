@@ -32,6 +32,8 @@ export interface ProcessSpec {
   readonly user: string | undefined;
   readonly userSource: string;
   readonly reloadSignal: SignalName;
+  /** The least time between two reload signals; one asked for sooner waits. */
+  readonly reloadSpacingMs: number;
   readonly stopSignal: SignalName;
   /** Its own grace for a stop; the stop budget (STEWARD_STOP_TIMEOUT) caps it. */
   readonly stopTimeoutMs: number;

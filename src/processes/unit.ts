@@ -6,7 +6,7 @@
 import type { SignalName } from '../config/values.ts';
 import type { Bus } from '../core/bus.ts';
 import type { ChildUser } from '../core/child-rule.ts';
-import type { Clock } from '../core/clock.ts';
+import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import { sendSignal, type Kill } from '../core/process-control/signal.ts';
 import { terminate, type Termination } from '../core/process-control/terminate.ts';
@@ -37,8 +37,11 @@ export interface Unit {
   readonly pid: number | undefined;
   /** The first run. */
   start(): Promise<void>;
-  /** Sends `signal` to its process (not its group); false when it is not running. */
-  reload(signal: SignalName): boolean;
+  /**
+   * Sends `signal` to its process (not its group), or, within RELOAD_SPACING of the last one,
+   * once that spacing is over (reloads asked for meanwhile make one).
+   */
+  reload(signal: SignalName): 'sent' | 'held' | 'not running';
   /** Stops it gracefully and starts it again at once, not counted as a failure. */
   restart(reason: string): void;
   /** It is never started again from now on (the first step of a stop). */
@@ -66,6 +69,17 @@ export function createUnit(o: UnitOptions): Unit {
   let termination: Termination | undefined;
   let lastGroup: number | undefined;
   let stopped: Promise<void> | undefined;
+  let lastReload: number | undefined;
+  let heldReload: TimerHandle | undefined;
+  const heldSignals = new Set<SignalName>();
+
+  // A master process that re-executes itself to reload (haproxy -W) drops a reload signal that
+  // comes while it is still reloading: a second reload close behind the first waits.
+  function sendReload(signal: SignalName): boolean {
+    if (child === undefined || child.pid <= 0) return false;
+    lastReload = clock.monotonic();
+    return sendSignal({ pid: child.pid }, signal, o.kill);
+  }
 
   async function run(): Promise<void> {
     if (halted) return;
@@ -119,6 +133,8 @@ export function createUnit(o: UnitOptions): Unit {
 
   function halt(): void {
     halted = true;
+    heldReload?.cancel();
+    heldReload = undefined;
     if (pacing.cancel() || state === 'idle') state = 'stopped';
   }
 
@@ -132,8 +148,19 @@ export function createUnit(o: UnitOptions): Unit {
     },
     start: run,
     reload(signal) {
-      if (child === undefined || child.pid <= 0) return false;
-      return sendSignal({ pid: child.pid }, signal, o.kill);
+      if (child === undefined || child.pid <= 0) return 'not running';
+      const wait = lastReload === undefined ? 0 : lastReload + spec.reloadSpacingMs - clock.monotonic();
+      if (wait <= 0 && heldReload === undefined) return sendReload(signal) ? 'sent' : 'not running';
+      heldSignals.add(signal);
+      heldReload ??= clock.setTimer(Math.max(0, wait), () => {
+        heldReload = undefined;
+        const signals = [...heldSignals];
+        heldSignals.clear();
+        for (const held of signals) {
+          if (sendReload(held)) log.info(`sent ${held} to process ${spec.name}`, { process: spec.name, held: true });
+        }
+      });
+      return 'held';
     },
     restart(reason) {
       const target = child;
