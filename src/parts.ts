@@ -186,12 +186,13 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
     parts.push(jobs);
     ctx.register?.({ jobs });
   }
-  // Sidecars come last: they start once the configuration is rendered, and stop first.
-  if (serves && hasProcesses(ctx.env, ctx.settings.processDir)) {
+  // Sidecars come last: they start once the configuration is rendered, and stop first. --check
+  // validates their settings too.
+  if ((serves || ctx.settings.check) && hasProcesses(ctx.env, ctx.settings.processDir)) {
     const { readProcesses } = await import('./processes/config.ts');
     const defaults = { restartBackoffMs: ctx.settings.restartBackoff, stopTimeoutMs: ctx.settings.stopTimeout };
-    const specs = await readProcesses(ctx.env, ctx.settings.processDir, defaults, watchesHealth);
-    if (specs.length > 0) {
+    const specs = await readProcesses(ctx.env, ctx.settings.processDir, defaults, healthConfigured(ctx.settings));
+    if (serves && specs.length > 0) {
       const { createProcessesPart } = await import('./processes/processes-part.ts');
       parts.push(createProcessesPart({ specs, env: ctx.env, users: ctx.users, bus: ctx.bus, log: ctx.log, clock: ctx.clock }));
     }

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { APP, NODE, ROOT, logRecords, processState, startSteward, stopAllStewards, type RunningSteward } from '../support/steward.ts';
+import { APP, NODE, ROOT, logRecords, processState, runSteward, startSteward, stopAllStewards, type RunningSteward } from '../support/steward.ts';
 import { until } from '../support/until.ts';
 
 afterEach(stopAllStewards);
@@ -212,6 +212,13 @@ describe('sidecars', () => {
     const exit = await s.exited;
     assert.equal(exit.code, 78);
     assert.match(s.stderr(), /no sidecar named "ghost"/);
+  });
+
+  it('--check validates the sidecars\' settings without starting any', async () => {
+    const r = await runSteward(['--check'], { env: { ...BASE, ...sidecar('bad', '', { RESTART: 'sometimes' }) }, pid1: false });
+    assert.equal(r.code, 78);
+    assert.match(r.stderr, /STEWARD_PROCESS_BAD_RESTART/);
+    assert.ok(!r.stdout.some((l) => l.startsWith('bad ')), 'nothing was started');
   });
 
   it('leaves no sidecar process behind once steward is gone', async () => {
