@@ -1,12 +1,12 @@
 // One supervised sidecar: spawned by the child rule in its own process group, started again by
-// its restart policy with the app's back-off (restart-pacing.ts), reloaded and stopped on its
-// own (the signal goes to its process, SIGKILL to its group when the grace runs out), and, before
-// each new run, rid of whatever the last run left in its group.
+// its restart policy with the app's back-off (restart-pacing.ts), reloaded (reload-spacing.ts)
+// and stopped on its own (the signal goes to its process, SIGKILL to its group when the grace
+// runs out), and, before each new run, rid of whatever the last run left in its group.
 
 import type { SignalName } from '../config/values.ts';
 import type { Bus } from '../core/bus.ts';
 import type { ChildUser } from '../core/child-rule.ts';
-import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
 import { sendSignal, type Kill } from '../core/process-control/signal.ts';
 import { terminate, type Termination } from '../core/process-control/terminate.ts';
@@ -15,6 +15,7 @@ import { describeExit, type AppExit } from '../init/exit-status.ts';
 import { stopGroupLeftovers } from '../init/leftovers.ts';
 import { restartPacing } from '../init/restart-pacing.ts';
 import { signalNumber } from '../config/values.ts';
+import { reloadSpacing } from './reload-spacing.ts';
 import type { ProcessSpec } from './spec.ts';
 
 export type UnitState = 'idle' | 'running' | 'waiting' | 'stopped';
@@ -69,16 +70,29 @@ export function createUnit(o: UnitOptions): Unit {
   let termination: Termination | undefined;
   let lastGroup: number | undefined;
   let stopped: Promise<void> | undefined;
-  let lastReload: number | undefined;
-  let heldReload: TimerHandle | undefined;
-  const heldSignals = new Set<SignalName>();
+  const reloads = reloadSpacing({
+    spacingMs: spec.reloadSpacingMs,
+    clock,
+    send: (signal) => child !== undefined && child.pid > 0 && sendSignal({ pid: child.pid }, signal, o.kill),
+    onHeldSent: (signal) => log.info(`sent ${signal} to process ${spec.name}`, { process: spec.name, held: true }),
+  });
 
-  // A master process that re-executes itself to reload (haproxy -W) drops a reload signal that
-  // comes while it is still reloading: a second reload close behind the first waits.
-  function sendReload(signal: SignalName): boolean {
-    if (child === undefined || child.pid <= 0) return false;
-    lastReload = clock.monotonic();
-    return sendSignal({ pid: child.pid }, signal, o.kill);
+  /** Its stop signal to `target`'s process now, SIGKILL to its group after `graceMs`. */
+  function stopRun(target: SpawnedChild, graceMs: number, late: string): void {
+    termination?.cancel();
+    termination = terminate({
+      target: { pid: target.pid },
+      signal: spec.stopSignal,
+      killTarget: { group: target.pid },
+      graceMs,
+      clock,
+      kill: o.kill,
+      onGraceOver: () => {
+        if (child !== target) return false;
+        log.warn(`process ${spec.name} did not stop in time${late}; sending SIGKILL to its group`, { process: spec.name, pid: target.pid });
+        return true;
+      },
+    });
   }
 
   async function run(): Promise<void> {
@@ -133,8 +147,7 @@ export function createUnit(o: UnitOptions): Unit {
 
   function halt(): void {
     halted = true;
-    heldReload?.cancel();
-    heldReload = undefined;
+    reloads.cancel();
     if (pacing.cancel() || state === 'idle') state = 'stopped';
   }
 
@@ -149,37 +162,14 @@ export function createUnit(o: UnitOptions): Unit {
     start: run,
     reload(signal) {
       if (child === undefined || child.pid <= 0) return 'not running';
-      const wait = lastReload === undefined ? 0 : lastReload + spec.reloadSpacingMs - clock.monotonic();
-      if (wait <= 0 && heldReload === undefined) return sendReload(signal) ? 'sent' : 'not running';
-      heldSignals.add(signal);
-      heldReload ??= clock.setTimer(Math.max(0, wait), () => {
-        heldReload = undefined;
-        const signals = [...heldSignals];
-        heldSignals.clear();
-        for (const held of signals) {
-          if (sendReload(held)) log.info(`sent ${held} to process ${spec.name}`, { process: spec.name, held: true });
-        }
-      });
-      return 'held';
+      return reloads.request(signal);
     },
     restart(reason) {
       const target = child;
       if (target === undefined || halted || restartAsked) return;
       restartAsked = true;
       log.info(`stopping process ${spec.name} for a restart`, { process: spec.name, reason });
-      termination = terminate({
-        target: { pid: target.pid },
-        signal: spec.stopSignal,
-        killTarget: { group: target.pid },
-        graceMs: spec.stopTimeoutMs,
-        clock,
-        kill: o.kill,
-        onGraceOver: () => {
-          if (child !== target) return false;
-          log.warn(`process ${spec.name} did not stop in time for its restart; sending SIGKILL to its group`, { process: spec.name, pid: target.pid });
-          return true;
-        },
-      });
+      stopRun(target, spec.stopTimeoutMs, ' for its restart');
     },
     halt,
     stop(deadline) {
@@ -192,21 +182,7 @@ export function createUnit(o: UnitOptions): Unit {
   async function stopNow(deadline: number): Promise<void> {
     const target = child;
     if (target !== undefined && target.pid > 0) {
-      const graceMs = Math.min(spec.stopTimeoutMs, deadline - clock.monotonic());
-      termination?.cancel();
-      termination = terminate({
-        target: { pid: target.pid },
-        signal: spec.stopSignal,
-        killTarget: { group: target.pid },
-        graceMs,
-        clock,
-        kill: o.kill,
-        onGraceOver: () => {
-          if (child !== target) return false;
-          log.warn(`process ${spec.name} did not stop in time; sending SIGKILL to its group`, { process: spec.name, pid: target.pid });
-          return true;
-        },
-      });
+      stopRun(target, Math.min(spec.stopTimeoutMs, deadline - clock.monotonic()), '');
       await target.exited;
     }
     if (lastGroup !== undefined) {
