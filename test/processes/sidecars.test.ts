@@ -184,6 +184,20 @@ describe('sidecars', () => {
     assert.equal(lefts.length, 2);
   });
 
+  it('runs a sidecar as the app\'s user unless its USER says otherwise, without steward\'s secrets', async () => {
+    const s = startSteward([NODE, APP], {
+      env: { ...BASE, STEWARD_USER: 'nobody', STEWARD_PASSWORD: 'hunter2', ...sidecar('app_user', '--env STEWARD_PASSWORD'), ...sidecar('root_user', '', { USER: 'root' }) },
+    });
+    const appUser = await s.line(/^app_user ready/);
+    const rootUser = await s.line(/^root_user ready/);
+    assert.match(appUser, / uid=65534 /);
+    assert.match(rootUser, / uid=0 home=\/root$/);
+    assert.ok(s.stdoutLines().includes('app_user env STEWARD_PASSWORD=unset'));
+    await s.line(/^ready/);
+    await s.signal('SIGTERM');
+    assert.equal((await s.exited).code, 0);
+  });
+
   it('reads sidecars from STEWARD_PROCESS_DIR files', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'steward-processes-'));
     writeFileSync(join(dir, 'worker.toml'), `command = ["${NODE}", "${SIDECAR}", "worker"]\noutput = "inherit"\nrestart = "always"\n`);
