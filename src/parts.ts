@@ -15,6 +15,7 @@ import type { Coordinator } from './cluster/coordinator.ts';
 import { CLUSTER_FUNCTIONS } from './cluster/cluster-view.ts';
 import { hasJobs } from './jobs/has-jobs.ts';
 import { healthConfigured } from './health/configured.ts';
+import { hasProcesses } from './processes/has-processes.ts';
 import type { Guards } from './jobs/guards.ts';
 import type { LocksPart } from './cluster/locks-part.ts';
 import type { HealthPart } from './health/health-part.ts';
@@ -184,6 +185,17 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
     });
     parts.push(jobs);
     ctx.register?.({ jobs });
+  }
+  // Sidecars come last: they start once the configuration is rendered, and stop first. --check
+  // validates their settings too.
+  if ((serves || ctx.settings.check) && hasProcesses(ctx.env, ctx.settings.processDir)) {
+    const { readProcesses } = await import('./processes/config.ts');
+    const defaults = { restartBackoffMs: ctx.settings.restartBackoff, stopTimeoutMs: ctx.settings.stopTimeout };
+    const specs = await readProcesses(ctx.env, ctx.settings.processDir, defaults, healthConfigured(ctx.settings));
+    if (serves && specs.length > 0) {
+      const { createProcessesPart } = await import('./processes/processes-part.ts');
+      parts.push(createProcessesPart({ specs, env: ctx.env, users: ctx.users, bus: ctx.bus, log: ctx.log, clock: ctx.clock }));
+    }
   }
   return parts;
 }

@@ -199,6 +199,13 @@ export const OPTIONS = {
     help: 'Signal sent to the app to stop it for a restart or when steward stops on its own.',
   }, 'SIGNAL', 'TERM', parseSignal, 'SIGTERM'),
 
+  // Sidecars (src/processes/): each is declared by STEWARD_PROCESS_<NAME>_<FIELD> variables
+  // (read by processes/config.ts, not by this table) or by a file in this directory.
+  processDir: textOption('process-dir', {
+    section: 'init',
+    help: 'Directory of sidecar files (*.toml, one per process, like supervisor\'s conf.d); sidecars are also declared as STEWARD_PROCESS_<NAME>_COMMAND and its _RESTART, _USER, _AFTER, _HEALTH_*... variables (docs/processes.md).',
+  }, 'DIR'),
+
   healthCmd: textOption('health-cmd', {
     section: 'health',
     help: "Health check command, split as a shell would and run without one (write sh -c '...' for a shell); exit 0 = healthy. Gets STEWARD_APP_PID; {pid} in its words is the app's pid.",

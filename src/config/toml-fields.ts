@@ -19,6 +19,7 @@ export const text: Field<string> = field('a string', (v) => typeof v === 'string
 export const integer: Field<number> = field('an integer', (v) => typeof v === 'number' && Number.isInteger(v));
 export const flag: Field<boolean> = field('true or false', (v) => typeof v === 'boolean');
 export const texts: Field<string[]> = field('an array of strings', (v) => Array.isArray(v) && v.every((x) => typeof x === 'string'));
+export const textOrTexts: Field<string | string[]> = field('a string or an array of strings', (v) => typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string')));
 export const textOrInteger: Field<string | number> = field('a string or an integer', (v) => typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v)));
 
 export function oneOf<T extends string>(...choices: T[]): Field<T> {

@@ -94,6 +94,22 @@ export interface Events {
   'resource.reloaded': { readonly resource: string; readonly dest: string; readonly how: 'signal' | 'restart' | 'command'; readonly ok: boolean };
   /** The template backend became unreachable (again) or reachable. */
   'backend.status': { readonly backend: string; readonly state: 'ok' | 'unreachable'; readonly error: string | undefined };
+  // The sidecars (src/processes/): the run loop ends the container on a required one's final
+  // failure; the sidecars started after another one follow its process.started and process.health;
+  // the resources' reload_process asks for process.reload and process.restart.
+  /** A sidecar was spawned (again, after a restart). */
+  'process.started': { readonly name: string; readonly pid: number; readonly attempt: number };
+  /**
+   * A sidecar exited; `restarting` tells whether it will be started again, `final` that it will
+   * not and steward did not stop it (its restart policy or limit ended it).
+   */
+  'process.exited': { readonly name: string; readonly exit: AppExit; readonly restarting: boolean; readonly final: boolean; readonly required: boolean };
+  /** A sidecar's health changed (its own STEWARD_PROCESS_<NAME>_HEALTH_* check). */
+  'process.health': { readonly name: string; readonly health: Exclude<Health, 'none'>; readonly previous: Health; readonly output: string };
+  /** A resource naming this sidecar in reload_process changed: `signal`, or the sidecar's own reload signal when undefined. */
+  'process.reload': { readonly name: string; readonly signal: SignalName | undefined; readonly reason: string };
+  /** A resource naming this sidecar in reload_process, with reload = "restart", changed. */
+  'process.restart': { readonly name: string; readonly reason: string };
   /**
    * steward begins to stop (a stop signal, the app's exit, nothing to run, an error); `status`
    * is what it will exit with unless the app, still to be stopped, decides otherwise.

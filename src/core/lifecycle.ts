@@ -44,6 +44,14 @@ export interface Lifecycle {
   readonly stoppedWhilePreparing: SignalName | undefined;
   /** A stop signal (SIGTERM, SIGINT) arrived. */
   stopSignal(signal: SignalName): void;
+  /**
+   * Something other than a signal ends the run (a required sidecar failed for good): while
+   * running, the stop through the app begins with `signal` and `status`; while preparing, the
+   * preparations are aborted and the app never starts (stoppedFor tells why).
+   */
+  stopFor(reason: string, status: number, signal: SignalName): void;
+  /** The reason and status stopFor gave, if it was called. */
+  readonly stoppedFor: { readonly reason: string; readonly status: number } | undefined;
   /** preparing -> running: from now on a stop goes through the app. */
   appStarted(app: RunningApp): void;
   /**
@@ -68,6 +76,7 @@ type State =
 export function createLifecycle(o: LifecycleOptions): Lifecycle {
   let state: State = { phase: 'preparing' };
   let earlySignal: SignalName | undefined;
+  let stoppedFor: { readonly reason: string; readonly status: number } | undefined;
   let announced = false;
   const preparation = new AbortController();
 
@@ -114,6 +123,19 @@ export function createLifecycle(o: LifecycleOptions): Lifecycle {
       return earlySignal;
     },
     stopSignal,
+    get stoppedFor() {
+      return stoppedFor;
+    },
+    stopFor(reason, status, signal) {
+      if (state.phase !== 'preparing' && state.phase !== 'running') return;
+      stoppedFor ??= { reason, status };
+      if (state.phase === 'preparing') {
+        preparation.abort();
+        return;
+      }
+      o.log.warn(`${reason}; stopping`);
+      stopThroughApp(state.app, reason, status, signal);
+    },
     appStarted(app) {
       if (state.phase !== 'preparing') throw new Error(`the app cannot start while ${state.phase}`);
       state = { phase: 'running', app };

@@ -58,6 +58,11 @@ export async function run(o: RunOptions): Promise<number> {
     }
   });
 
+  // A required sidecar that fails for good ends the container with its status.
+  const offRequired = bus.on('process.exited', ({ name, exit, final, required }) => {
+    if (required && final && exit.status !== 0) lifecycle.stopFor(`required process ${name} failed (status ${exit.status})`, exit.status, settings.stopSignal);
+  });
+
   let parts: readonly Part[] = [];
   let memoryKeeper: MemoryKeeper | undefined;
   try {
@@ -75,6 +80,12 @@ export async function run(o: RunOptions): Promise<number> {
         if (preparation.aborted) break;
         throw error;
       }
+    }
+    const ended = lifecycle.stoppedFor;
+    if (ended !== undefined && lifecycle.stoppedWhilePreparing === undefined) {
+      initLog.error(`${ended.reason} before the app started; stopping`);
+      await stopParts(parts, lifecycle.stopWithoutApp(ended.reason, ended.status));
+      return ended.status;
     }
     const early = lifecycle.stoppedWhilePreparing;
     if (early !== undefined) {
@@ -142,7 +153,7 @@ export async function run(o: RunOptions): Promise<number> {
     for (const part of parts) await part.run?.();
 
     const exit = await sup.done;
-    const status = reportedStatus(exit, settings.successExitCodes);
+    const status = lifecycle.stoppedFor?.status ?? reportedStatus(exit, settings.successExitCodes);
     const ctx = await lifecycle.appExited(status);
     await stopParts(parts, ctx);
     await stopLeftovers({
@@ -162,6 +173,7 @@ export async function run(o: RunOptions): Promise<number> {
     throw error;
   } finally {
     lifecycle.stopped();
+    offRequired();
     unlisten();
     reaper.stop();
     memoryKeeper?.stop();

@@ -41,6 +41,8 @@ export function checkRunnable(file: string, env: Readonly<Record<string, string 
 export interface CheckRunner {
   readonly log: Logger;
   readonly user: ChildUser | undefined;
+  /** Whose check it is, in its output's log lines: the app unless a sidecar's. */
+  readonly name?: string;
 }
 
 export function commandCheck(words: readonly string[], env: Readonly<Record<string, string | undefined>>, runner: CheckRunner): Check {
@@ -50,7 +52,7 @@ export function commandCheck(words: readonly string[], env: Readonly<Record<stri
       const argv = words.map((w) => w.replaceAll('{pid}', String(pid)));
       const result = await runCommand(
         { argv },
-        { source: { kind: 'check', name: 'app' }, log: runner.log, user: runner.user, timeoutMs, env: { ...env, STEWARD_APP_PID: String(pid) }, signal, keepOutput: KEEP_OUTPUT },
+        { source: { kind: 'check', name: runner.name ?? 'app' }, log: runner.log, user: runner.user, timeoutMs, env: { ...env, STEWARD_APP_PID: String(pid) }, signal, keepOutput: KEEP_OUTPUT },
       );
       if (result.ok) return { ok: true, output: result.output };
       return { ok: false, output: result.output === '' ? (result.failure ?? 'failed') : `${result.failure}: ${result.output}` };

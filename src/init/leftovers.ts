@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/log.ts';
-import { sendSignal, type SignalTarget } from '../core/process-control/signal.ts';
+import { sendSignal, type Kill, type SignalTarget } from '../core/process-control/signal.ts';
 import { terminateAll } from '../core/process-control/terminate.ts';
 import type { Libc } from './libc.ts';
 import type { NodeChildren } from './node-children.ts';
@@ -77,4 +77,66 @@ export async function stopLeftovers(o: LeftoverOptions): Promise<void> {
   if (swept(empty)()) return;
   log.info('stopping processes left by the app');
   await stop(targets, empty);
+}
+
+/** The pids in process group `pgid`, from /proc: for the warning only (empty without /proc). */
+export function groupMembers(pgid: number): number[] {
+  const pids: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return pids;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command's closing parenthesis: state, ppid, pgrp.
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (pgrp === pgid) pids.push(Number(entry));
+    } catch {
+      // Gone while listing.
+    }
+  }
+  return pids;
+}
+
+export interface GroupLeftoverOptions {
+  /** The previous run's process group (its pid). */
+  readonly group: number;
+  /** What left them, for the warning: `app`, `process haproxy`. */
+  readonly what: string;
+  readonly signal: NodeJS.Signals;
+  readonly graceMs: number;
+  readonly clock: Clock;
+  readonly kill: Kill;
+  readonly log: Logger;
+}
+
+/** Whether anything is left in the group (zombies not yet reaped included). */
+export function groupHasLeftovers(group: number, kill: Kill): boolean {
+  return sendSignal({ group }, 0, kill);
+}
+
+/**
+ * Before a restart: what the previous run left in its own process group is stopped first (its
+ * stop signal, then SIGKILL after the grace), with a warning naming the pids, so that two
+ * generations never run side by side.
+ */
+export async function stopGroupLeftovers(o: GroupLeftoverOptions): Promise<void> {
+  if (!groupHasLeftovers(o.group, o.kill)) return;
+  const pids = groupMembers(o.group);
+  o.log.warn(`${o.what} left processes in its process group; stopping them before it starts again`, { group: o.group, pids });
+  await terminateAll({
+    targets: () => [{ group: o.group }],
+    gone: () => !groupHasLeftovers(o.group, o.kill),
+    signal: o.signal,
+    deadline: o.clock.monotonic() + o.graceMs,
+    killWaitMs: KILL_WAIT_MS,
+    pollMs: POLL_MS,
+    clock: o.clock,
+    kill: o.kill,
+    onGraceOver: () => o.log.warn(`processes ${o.what} left did not stop in time; sending SIGKILL to the group`, { group: o.group }),
+  });
 }

@@ -10,6 +10,7 @@ import type { Logger } from '../core/log.ts';
 import { sendSignal, type SignalTarget } from '../core/process-control/signal.ts';
 import { terminate, type Termination } from '../core/process-control/terminate.ts';
 import { decodeWaitStatus, describeExit, reportedStatus, type AppExit } from './exit-status.ts';
+import { groupHasLeftovers, stopGroupLeftovers } from './leftovers.ts';
 import type { Libc } from './libc.ts';
 import { restartPacing } from './restart-pacing.ts';
 import { signalForApp } from './signals.ts';
@@ -104,8 +105,20 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     });
   }
 
-  /** Starts the app again; when it cannot be, supervision ends with its last exit. */
+  /**
+   * Starts the app again; when it cannot be, supervision ends with its last exit. What the last
+   * run left in its process group is stopped first.
+   */
   function spawnAgain(exit: AppExit): void {
+    if (groupHasLeftovers(exit.pid, o.libc.kill)) {
+      const leftovers = { group: exit.pid, what: 'app', signal: o.stopSignal, graceMs: o.stopTimeout, clock: o.clock, kill: o.libc.kill, log: o.log };
+      void stopGroupLeftovers(leftovers).then(() => (stopping ? finish(exit) : spawnNow(exit)));
+      return;
+    }
+    spawnNow(exit);
+  }
+
+  function spawnNow(exit: AppExit): void {
     try {
       spawnOnce();
     } catch (error) {

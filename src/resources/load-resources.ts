@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
-import { integer, oneOf, readFields, text, textOrInteger, texts } from '../config/toml-fields.ts';
+import { integer, oneOf, readFields, text, textOrInteger, textOrTexts, texts } from '../config/toml-fields.ts';
 import { parseSignal, parseWait } from '../config/values.ts';
 import { ConfigError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';
@@ -24,6 +24,7 @@ const TEMPLATE_FIELDS = {
   check_cmd: text,
   reload_cmd: text,
   reload: text,
+  reload_process: textOrTexts,
   wait: text,
   engine: oneOf('go', 'nunjucks'),
 };
@@ -76,6 +77,16 @@ function parseReload(raw: string | undefined, where: string): ReloadAction {
   } catch {
     throw new ConfigError(`${where}: invalid reload ${JSON.stringify(raw)} (expected a signal such as "SIGHUP", "restart" or "none")`);
   }
+}
+
+/** reload_process = "haproxy" or a list; absent (or naming the app alone): the app, as in confd. */
+function parseReloadProcesses(raw: string | string[] | undefined, given: boolean, where: string): TemplateResource['reloadProcesses'] {
+  if (raw === undefined) return undefined;
+  const names = [...new Set((typeof raw === 'string' ? [raw] : raw).map((n) => n.trim().toLowerCase()))];
+  if (names.length === 0 || names.some((n) => !/^[a-z0-9][a-z0-9_-]*$/.test(n))) {
+    throw new ConfigError(`${where}: invalid reload_process ${JSON.stringify(raw)} (expected a process name such as "haproxy", "app", or a list of them)`);
+  }
+  return { names, ownSignal: !given };
 }
 
 /** confd: a non-empty global prefix replaces the resource's; the result starts with a slash. */
@@ -155,6 +166,7 @@ export function loadResource(tomlPath: string, options: LoadOptions): TemplateRe
     checkCmd: t.check_cmd === '' ? undefined : t.check_cmd,
     reloadCmd: t.reload_cmd === '' ? undefined : t.reload_cmd,
     reload: parseReload(t.reload, `${where}: reload`),
+    ...(t.reload_process === undefined ? {} : { reloadProcesses: parseReloadProcesses(t.reload_process, t.reload !== undefined, where) }),
     wait: t.wait === undefined ? undefined : parseWait(t.wait, `${where}: wait`),
     engine,
   };

@@ -1,7 +1,9 @@
-// What the app is told when a file it reads really changed. A resource with reload_cmd runs it;
-// the others ask for their signal (SIGHUP by default) or a restart, and the requests of files
-// written close together are batched: one 'app.reload' per signal, or one 'app.restart' that
-// stands for all of them, since a restarted app reads every file anyway.
+// What the app (or the sidecars a resource names in reload_process) is told when a file it reads
+// really changed. A resource with reload_cmd runs it; the others ask for their signal (SIGHUP by
+// default, a sidecar's own reload signal) or a restart, and the requests of files written close
+// together are batched per process: one 'app.reload' (or 'process.reload') per signal, or one
+// 'app.restart' (or 'process.restart') that stands for all of them, since a restarted process
+// reads every file anyway.
 
 import type { Bus } from '../core/bus.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
@@ -27,20 +29,56 @@ export interface ReloadBatcher {
   written(resource: TemplateResource): Promise<void>;
 }
 
+/** The app, as reload_process names it. */
+const APP = 'app';
+/** A sidecar's own reload signal (STEWARD_PROCESS_<NAME>_RELOAD_SIGNAL), as a batch key. */
+const OWN_SIGNAL = 'own';
+
+/** One process's requests of a batch: its signals (with the files that asked) and its restart. */
+interface Requests {
+  readonly signals: Map<SignalName | typeof OWN_SIGNAL, string[]>;
+  readonly restarts: string[];
+}
+
 export function createReloadBatcher(o: ReloadOptions): ReloadBatcher {
-  const signals = new Map<SignalName, string[]>();
-  const restarts: string[] = [];
+  const batch = new Map<string, Requests>();
   let flush: TimerHandle | undefined;
+
+  function sendTo(name: string, { signals, restarts }: Requests): void {
+    if (restarts.length > 0) {
+      const reason = `changed: ${[...restarts, ...[...signals.values()].flat()].join(', ')}`;
+      if (name === APP) o.bus.emit('app.restart', { reason });
+      else o.bus.emit('process.restart', { name, reason });
+      return;
+    }
+    for (const [signal, dests] of signals) {
+      const reason = `changed: ${dests.join(', ')}`;
+      if (name === APP && signal !== OWN_SIGNAL) o.bus.emit('app.reload', { signal, reason });
+      else if (name !== APP) o.bus.emit('process.reload', { name, signal: signal === OWN_SIGNAL ? undefined : signal, reason });
+    }
+  }
 
   function send(): void {
     flush = undefined;
-    if (restarts.length > 0) {
-      o.bus.emit('app.restart', { reason: `changed: ${[...restarts, ...[...signals.values()].flat()].join(', ')}` });
-    } else {
-      for (const [signal, dests] of signals) o.bus.emit('app.reload', { signal, reason: `changed: ${dests.join(', ')}` });
+    for (const [name, requests] of batch) sendTo(name, requests);
+    batch.clear();
+  }
+
+  function queue(r: TemplateResource): void {
+    const names = r.reloadProcesses?.names ?? [APP];
+    for (const name of names) {
+      let requests = batch.get(name);
+      if (requests === undefined) {
+        requests = { signals: new Map(), restarts: [] };
+        batch.set(name, requests);
+      }
+      if (r.reload.kind === 'restart') requests.restarts.push(r.dest);
+      else if (r.reload.kind === 'signal') {
+        // A sidecar named with no `reload` of the resource's own gets its own reload signal; the app SIGHUP, as ever.
+        const key = name !== APP && r.reloadProcesses?.ownSignal === true ? OWN_SIGNAL : r.reload.signal;
+        requests.signals.set(key, [...(requests.signals.get(key) ?? []), r.dest]);
+      }
     }
-    restarts.length = 0;
-    signals.clear();
   }
 
   return {
@@ -55,9 +93,8 @@ export function createReloadBatcher(o: ReloadOptions): ReloadBatcher {
       }
       if (r.reload.kind === 'none') return;
       o.bus.emit('resource.reloaded', { resource: r.name, dest: r.dest, how: r.reload.kind === 'restart' ? 'restart' : 'signal', ok: true });
-      if (r.reload.kind === 'restart') restarts.push(r.dest);
-      else signals.set(r.reload.signal, [...(signals.get(r.reload.signal) ?? []), r.dest]);
-      // Files written before the timer fires (the same turn at least) make one request.
+      queue(r);
+      // Files written before the timer fires (the same turn at least) make one request per process.
       flush ??= o.clock.setTimer(0, send);
     },
   };

@@ -31,6 +31,11 @@ export interface TemplateResource {
   readonly checkCmd: string | undefined;
   readonly reloadCmd: string | undefined;
   readonly reload: ReloadAction;
+  /**
+   * reload_process: which processes `reload` applies to (`app` is the app), when the resource
+   * names any; absent, the app alone. With `reload` unset, each sidecar gets its own reload signal.
+   */
+  readonly reloadProcesses?: { readonly names: readonly string[]; readonly ownSignal: boolean };
   /** The resource's own quiescence, overriding --wait. */
   readonly wait: Wait | undefined;
   readonly engine: EngineName;
