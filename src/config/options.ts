@@ -114,6 +114,10 @@ function choiceOption<T extends string>(flag: string, choices: readonly T[], fal
   return spec(flag, common, choices.join('|'), fallback, (raw, source) => parseChoice(raw, source, choices), fallback);
 }
 
+function optionalChoiceOption<T extends string>(flag: string, choices: readonly T[], common: Common): OptionSpec<T | undefined> {
+  return spec<T | undefined>(flag, common, choices.join('|'), undefined, (raw, source) => parseChoice(raw, source, choices), undefined);
+}
+
 /** An HTTP endpoint's address, off when unset. */
 function addressOption(flag: string, what: string): OptionSpec<ListenAddress | undefined> {
   const help = `${what} (HOST:PORT; a bare PORT binds to 127.0.0.1). Off when unset.`;
@@ -327,10 +331,10 @@ export const OPTIONS = {
     section: 'cluster',
     help: 'Turns leader election on; the name scopes it (write e.g. myapp-prod).',
   }, 'NAME'),
-  electionBackend: spec<ElectionBackendName | undefined>('election-backend', {
+  electionBackend: optionalChoiceOption('election-backend', ELECTION_BACKENDS, {
     section: 'cluster',
     help: 'Where replicas coordinate: etcd, consul or file. Default: CONFD_BACKEND when it is set to etcd or consul (same CONFD_NODE), else file.',
-  }, ELECTION_BACKENDS.join('|'), undefined, (raw, source) => parseChoice(raw, source, ELECTION_BACKENDS), undefined),
+  }),
   electionTtl: durationOption('election-ttl', '15s', {
     section: 'cluster',
     help: 'Lease/session time to live; a leader that cannot renew steps down before it expires.',
@@ -392,13 +396,13 @@ export const OPTIONS = {
   }, 'PORT', undefined, (raw, source) => parseInteger(raw, source, 0, 65535), undefined),
   serviceAddress: textOption('service-address', {
     section: 'discovery',
-    help: "The address registered (default: STEWARD_ADVERTISE_ADDR, else the first non-loopback IPv4 address; on Consul an empty address means the agent's).",
+    help: "The address registered (default: STEWARD_ADVERTISE_ADDR, else the first non-loopback IPv4 address).",
   }, 'ADDR'),
   serviceTags: listOption('service-tags', { section: 'discovery', help: 'Tags of the registration, comma-separated.' }, 'TAG,...'),
-  serviceBackend: spec<ElectionBackendName | undefined>('service-backend', {
+  serviceBackend: optionalChoiceOption('service-backend', ELECTION_BACKENDS, {
     section: 'discovery',
     help: 'Where services are registered and read (the service functions of templates): consul, etcd or file (under STEWARD_LOCK_DIR). Default: as STEWARD_ELECTION_BACKEND.',
-  }, ELECTION_BACKENDS.join('|'), undefined, (raw, source) => parseChoice(raw, source, ELECTION_BACKENDS), undefined),
+  }),
   serviceTtl: durationOption('service-ttl', '10s', {
     section: 'discovery',
     help: "The registration's TTL check: steward passes or fails it every half TTL; a registration steward stops refreshing is critical (Consul) or gone (etcd, file) after it.",

@@ -48,13 +48,7 @@ export interface CheckDefinition {
   readonly deregisterAfterMs: number;
 }
 
-export interface ServiceDefinition {
-  readonly ID: string;
-  readonly Service: string;
-  readonly Tags: readonly string[];
-  readonly Address: string;
-  readonly Port: number;
-  readonly Meta: Readonly<Record<string, string>>;
+export interface ServiceDefinition extends Omit<AgentServiceRecord, 'CreateIndex' | 'ModifyIndex'> {
   readonly checks: readonly CheckDefinition[];
 }
 
