@@ -8,6 +8,7 @@
 import type { Bus } from '../core/bus.ts';
 import type { Clock } from '../core/clock.ts';
 import { errorText } from '../core/error-text.ts';
+import { ConfigError } from '../core/exit-codes.ts';
 import type { Logger } from '../core/log.ts';
 import type { Part } from '../core/part.ts';
 import { pause } from '../core/process-control/clock-waits.ts';
@@ -70,7 +71,7 @@ export function createCatalogPart(o: CatalogPartOptions): CatalogPart {
       try {
         await start(abort);
       } catch (error) {
-        if (abort.aborted) throw error;
+        if (abort.aborted || error instanceof ConfigError) throw error;
         log.warn(`cannot read the service catalog: ${errorText(error)}; templates see no services until it can be read`);
         void retry();
       }

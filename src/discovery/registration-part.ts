@@ -80,6 +80,11 @@ export function createRegistrationPart(o: RegistrationPartOptions): Registration
 
   return {
     name: 'registration',
+    async prepare() {
+      // Opening contacts nothing: a registry that cannot be used (no STEWARD_LOCK_DIR, unreadable
+      // TLS files) is a configuration error before the app starts.
+      registrar = await o.openRegistrar();
+    },
     async run() {
       unsubscribe.push(
         o.bus.on('health.changed', (e) => {
@@ -91,12 +96,6 @@ export function createRegistrationPart(o: RegistrationPartOptions): Registration
           if (!o.watchesHealth) void set({ status: 'passing', output: 'running' }).catch(() => {});
         }),
       );
-      try {
-        registrar = await o.openRegistrar();
-      } catch (error) {
-        log.warn(`cannot reach the service registry: ${errorText(error)}; ${spec.id} is not registered`);
-        return;
-      }
       void push().catch(() => {});
       heartbeat();
     },

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeConfdir } from '../support/confdir.ts';
-import { startSteward, stopAllStewards, APP, NODE } from '../support/steward.ts';
+import { runSteward, startSteward, stopAllStewards, APP, NODE } from '../support/steward.ts';
 import { until } from '../support/until.ts';
 import { fileRecord, freePort, serviceResource, SERVICE_TEMPLATE, startBackend, tempDir } from './harness.ts';
 
@@ -48,4 +48,11 @@ test('file: a reader drops the record of a steward killed with SIGKILL once its 
   await backend.exited;
   assert.notEqual(fileRecord(dir, 'web', 'web-1'), undefined, 'the record stays behind');
   await until('the reader to drop the expired record', () => readFileSync(out, 'utf8') === '\n', 10_000, () => readFileSync(out, 'utf8'));
+});
+
+test('file: a registry without STEWARD_LOCK_DIR is a configuration error before the app starts', async () => {
+  const r = await runSteward([NODE, APP], { env: { STEWARD_SERVICE_NAME: 'web', STEWARD_SERVICE_BACKEND: 'file', STEWARD_LOCK_DIR: undefined } });
+  assert.equal(r.code, 78);
+  assert.match(r.stderr, /STEWARD_LOCK_DIR/);
+  assert.deepEqual(r.stdout.filter((l) => l.startsWith('ready')), []);
 });
