@@ -21,6 +21,11 @@ import type { LocksPart } from './cluster/locks-part.ts';
 import type { HealthPart } from './health/health-part.ts';
 import { findResourceFiles, type InMemoryFiles } from './resources/find-resources.ts';
 import type { TemplatesPart } from './resources/templates-part.ts';
+import type { ExtraFunctions } from './render/index.ts';
+import type { CatalogPart } from './discovery/catalog-part.ts';
+import type { RegistrationPart } from './discovery/registration-part.ts';
+import { DISCOVERY_FUNCTIONS } from './discovery/functions.ts';
+import { readsCatalog } from './discovery/configured.ts';
 
 export interface PartContext {
   readonly settings: Settings;
@@ -52,7 +57,12 @@ function carriesConfdFiles(env: PartContext['env']): boolean {
   return Object.keys(env).some((name) => /^CONFD_(CONFDFILE|TEMPLATE)(_|$)/.test(name));
 }
 
-async function templatesPart(ctx: PartContext, view: ClusterView | undefined, locks: LocksPart | undefined): Promise<TemplatesPart | undefined> {
+async function templatesPart(
+  ctx: PartContext,
+  view: ClusterView | undefined,
+  locks: LocksPart | undefined,
+  catalog: ExtraFunctions,
+): Promise<TemplatesPart | undefined> {
   const { settings, env, log } = ctx;
   if (env['CONFD_PATH'] !== undefined) log.info('CONFD_PATH is ignored: steward renders templates itself, no confd binary is run');
   // The CONFD_* files come first: they may be the only resources there are. --noop and --check
@@ -85,11 +95,49 @@ async function templatesPart(ctx: PartContext, view: ClusterView | undefined, lo
     log: ctx.log,
     clock: ctx.clock,
     reloadResources: load,
-    extras: { ...view?.extras, ...locks?.extras },
+    extras: { ...view?.extras, ...locks?.extras, ...catalog },
     extrasChangeOn: [
+      { functions: DISCOVERY_FUNCTIONS, events: ['catalog.changed'] as const },
       ...(view === undefined ? [] : [{ functions: CLUSTER_FUNCTIONS, events: ['role.changed', 'members.changed', 'leader.changed'] as const }]),
       ...(locks === undefined ? [] : [{ functions: ['hasLock'], events: ['lock.changed'] as const }]),
     ],
+  });
+}
+
+async function catalogPart(ctx: PartContext): Promise<CatalogPart | undefined> {
+  if (ctx.settings.check || !readsCatalog(ctx.settings)) return undefined;
+  const { createCatalogPart } = await import('./discovery/catalog-part.ts');
+  const { openCatalog } = await import('./discovery/open-store.ts');
+  return createCatalogPart({
+    openCatalog: () => openCatalog(ctx.settings, ctx.sources, ctx.env, ctx.clock, ctx.log.child('discovery')),
+    bus: ctx.bus,
+    log: ctx.log,
+    clock: ctx.clock,
+  });
+}
+
+/** `service` and `services` where no registry is named: a template calling them says what to set. */
+function noCatalog(): ExtraFunctions {
+  const unset = () => {
+    throw new Error('no service registry is configured: set STEWARD_SERVICE_BACKEND (consul, etcd or file) or STEWARD_SERVICE_NAME');
+  };
+  return { service: unset, services: unset };
+}
+
+async function registrationPart(ctx: PartContext, watchesHealth: boolean): Promise<RegistrationPart | undefined> {
+  const { serviceSpec, REGISTRATION_SETTINGS } = await import('./discovery/service-spec.ts');
+  const spec = serviceSpec(pick(ctx.settings, REGISTRATION_SETTINGS), ctx.env);
+  if (spec === undefined) return undefined;
+  const { createRegistrationPart } = await import('./discovery/registration-part.ts');
+  const { openRegistrar } = await import('./discovery/open-store.ts');
+  return createRegistrationPart({
+    spec,
+    deregisterDelayMs: ctx.settings.deregisterDelay,
+    watchesHealth,
+    openRegistrar: () => openRegistrar(ctx.settings, ctx.sources, spec),
+    bus: ctx.bus,
+    log: ctx.log,
+    clock: ctx.clock,
   });
 }
 
@@ -148,8 +196,11 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
     locks = createLocksPart({ settings: pick(ctx.settings, LOCKS_SETTINGS), env: ctx.env, users: ctx.users, bus: ctx.bus, log: ctx.log, clock: ctx.clock });
     parts.push(locks);
   }
-  const templates = await templatesPart(ctx, view, locks);
+  // The service catalog is read before the templates' first render (its part comes first).
+  const catalog = await catalogPart(ctx);
+  const templates = await templatesPart(ctx, view, locks, catalog?.extras ?? noCatalog());
   if (templates !== undefined) {
+    if (catalog !== undefined) parts.push(catalog);
     parts.push(templates);
     ctx.register?.({ templates });
   }
@@ -186,7 +237,8 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
     parts.push(jobs);
     ctx.register?.({ jobs });
   }
-  // Sidecars come last: they start once the configuration is rendered, and stop first. --check
+  // Sidecars come after the configuration parts: they start once the configuration is rendered,
+  // and stop before them. --check
   // validates their settings too.
   if ((serves || ctx.settings.check) && hasProcesses(ctx.env, ctx.settings.processDir)) {
     const { readProcesses } = await import('./processes/config.ts');
@@ -195,6 +247,15 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
     if (serves && specs.length > 0) {
       const { createProcessesPart } = await import('./processes/processes-part.ts');
       parts.push(createProcessesPart({ specs, env: ctx.env, users: ctx.users, bus: ctx.bus, log: ctx.log, clock: ctx.clock }));
+    }
+  }
+  // Last, so that its beforeAppStop comes first: deregistered before anything else stops, sidecars
+  // included.
+  if (serves && ctx.settings.serviceName !== undefined) {
+    const registration = await registrationPart(ctx, watchesHealth);
+    if (registration !== undefined) {
+      parts.push(registration);
+      ctx.register?.({ registration });
     }
   }
   return parts;

@@ -32,7 +32,10 @@ export async function createCoordinator(
     }
     case 'consul': {
       const { createConsulCoordinator } = await import('./consul-coordinator.ts');
-      return createConsulCoordinator(storeOptions(settings), clock);
+      // With no CONFD_NODE, the agent services register with (STEWARD_CONSUL_ADDR, CONSUL_HTTP_ADDR).
+      const options = storeOptions(settings);
+      const nodes = options.nodes.length === 0 && settings.consulAddr !== undefined ? [settings.consulAddr] : options.nodes;
+      return createConsulCoordinator({ ...options, nodes }, clock);
     }
     case 'file': {
       const dir = settings.lockDir;

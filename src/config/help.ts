@@ -26,7 +26,7 @@ export function helpText(): string {
   lines.push(
     '',
     'Client of a running steward, through its control socket (docs/operations.md):',
-    '  steward --health | --status [--json] | --reload | --run-job NAME | --rollout-release',
+    '  steward --health | --status [--json] | --reload | --run-job NAME | --rollout-release | --maintenance on|off',
     '',
     'Exit status: the app\'s own, or 128+n when signal n killed it; 126/127 when the command cannot be',
     'run; 64 usage error; 69 a backend or condition unavailable; 78 invalid configuration.',

@@ -22,7 +22,7 @@ import {
 import { checkTimeZone } from '../jobs/calendar.ts';
 import { parseListenAddress, type ListenAddress } from '../control/listen-address.ts';
 
-export type Section = 'mode' | 'init' | 'health' | 'templates' | 'backend' | 'cluster' | 'jobs' | 'operations' | 'logging';
+export type Section = 'mode' | 'init' | 'health' | 'templates' | 'backend' | 'cluster' | 'discovery' | 'jobs' | 'operations' | 'logging';
 
 export const SECTION_TITLES: Readonly<Record<Section, string>> = {
   mode: 'Modes',
@@ -31,6 +31,7 @@ export const SECTION_TITLES: Readonly<Record<Section, string>> = {
   templates: 'Configuration templates',
   backend: 'Key/value backend',
   cluster: 'Leader election and membership',
+  discovery: 'Service discovery',
   jobs: 'Scheduled jobs, backups and filesystem locks',
   operations: 'Control socket, status and metrics',
   logging: 'Logging',
@@ -113,6 +114,10 @@ function listOption(flag: string, common: Common, valueHint = 'A,B'): OptionSpec
 
 function choiceOption<T extends string>(flag: string, choices: readonly T[], fallback: T, common: Common): OptionSpec<T> {
   return spec(flag, common, choices.join('|'), fallback, (raw, source) => parseChoice(raw, source, choices), fallback);
+}
+
+function optionalChoiceOption<T extends string>(flag: string, choices: readonly T[], common: Common): OptionSpec<T | undefined> {
+  return spec<T | undefined>(flag, common, choices.join('|'), undefined, (raw, source) => parseChoice(raw, source, choices), undefined);
 }
 
 /** An HTTP endpoint's address, off when unset. */
@@ -344,10 +349,10 @@ export const OPTIONS = {
     section: 'cluster',
     help: 'Turns leader election on; the name scopes it (write e.g. myapp-prod).',
   }, 'NAME'),
-  electionBackend: spec<ElectionBackendName | undefined>('election-backend', {
+  electionBackend: optionalChoiceOption('election-backend', ELECTION_BACKENDS, {
     section: 'cluster',
     help: 'Where replicas coordinate: etcd, consul or file. Default: CONFD_BACKEND when it is set to etcd or consul (same CONFD_NODE), else file.',
-  }, ELECTION_BACKENDS.join('|'), undefined, (raw, source) => parseChoice(raw, source, ELECTION_BACKENDS), undefined),
+  }),
   electionTtl: durationOption('election-ttl', '15s', {
     section: 'cluster',
     help: 'Lease/session time to live; a leader that cannot renew steps down before it expires.',
@@ -396,6 +401,43 @@ export const OPTIONS = {
     section: 'cluster',
     help: 'How long to wait for --wait-for conditions before exiting 69.',
   }),
+
+  // ---- service discovery (docs/discovery.md) ----
+  serviceName: textOption('service-name', {
+    section: 'discovery',
+    help: "Registers the app as this service (Consul's agent, etcd or the shared directory), passing or failing its check with the app's health. STEWARD_SERVICE_META_<KEY>=VALUE adds metadata.",
+  }, 'NAME'),
+  serviceId: textOption('service-id', { section: 'discovery', help: "The registration's id (default: NAME-HOSTNAME)." }, 'ID'),
+  servicePort: spec<number | undefined>('service-port', {
+    section: 'discovery',
+    help: 'The port the service listens on, as registered.',
+  }, 'PORT', undefined, (raw, source) => parseInteger(raw, source, 0, 65535), undefined),
+  serviceAddress: textOption('service-address', {
+    section: 'discovery',
+    help: "The address registered (default: STEWARD_ADVERTISE_ADDR, else the first non-loopback IPv4 address).",
+  }, 'ADDR'),
+  serviceTags: listOption('service-tags', { section: 'discovery', help: 'Tags of the registration, comma-separated.' }, 'TAG,...'),
+  serviceBackend: optionalChoiceOption('service-backend', ELECTION_BACKENDS, {
+    section: 'discovery',
+    help: 'Where services are registered and read (the service functions of templates): consul, etcd or file (under STEWARD_LOCK_DIR). Default: as STEWARD_ELECTION_BACKEND.',
+  }),
+  serviceTtl: durationOption('service-ttl', '10s', {
+    section: 'discovery',
+    help: "The registration's TTL check: steward passes or fails it every half TTL; a registration steward stops refreshing is critical (Consul) or gone (etcd, file) after it.",
+  }),
+  serviceDeregisterAfter: durationOption('service-deregister-after', '1m', {
+    section: 'discovery',
+    help: "Consul's DeregisterCriticalServiceAfter: a registration critical this long (steward killed) is removed by the agent.",
+  }),
+  deregisterDelay: durationOption('deregister-delay', '2s', {
+    section: 'discovery',
+    help: 'On stop, steward deregisters first, then waits this long (within the stop budget) for load balancers to drop the instance, then stops the app.',
+  }),
+  consulAddr: textOption('consul-addr', {
+    section: 'discovery',
+    aliases: ['CONSUL_HTTP_ADDR'],
+    help: "The Consul agent services register with (HOST:PORT or a URL). Default: CONSUL_HTTP_ADDR, else CONFD_NODE when the backend is consul, else 127.0.0.1:8500.",
+  }, 'ADDR'),
 
   config: textOption('config', {
     section: 'jobs',

@@ -12,7 +12,12 @@ export interface ClientInvocation {
   readonly socket: string | undefined;
 }
 
-const COMMANDS = new Set(['--health', '--status', '--reload', '--run-job', '--rollout-release']);
+const COMMANDS = new Set(['--health', '--status', '--reload', '--run-job', '--rollout-release', '--maintenance']);
+
+function onOff(flag: string, word: string): boolean {
+  if (word === 'on' || word === 'off') return word === 'on';
+  throw new UsageError(`${flag} takes on or off, not ${JSON.stringify(word)}`);
+}
 
 /** Undefined when argv is not a client invocation (no client flag before the first non-option). */
 export function parseClientArgv(argv: readonly string[]): ClientInvocation | undefined {
@@ -39,6 +44,7 @@ export function parseClientArgv(argv: readonly string[]): ClientInvocation | und
     };
     if (flag === '--health' || flag === '--status' || flag === '--reload' || flag === '--rollout-release') set({ command: flag.slice(2) as 'health' });
     else if (flag === '--run-job') set({ command: 'run-job', job: value() });
+    else if (flag === '--maintenance') set({ command: 'maintenance', on: onOff(flag, value()) });
     else if (flag === '--json') json = true;
     else if (flag === '--control-socket') socket = value();
     else throw new UsageError(`${word} cannot be given with ${[...COMMANDS].filter((c) => head.includes(c)).join(' ')} (the client takes --json and --control-socket only)`);

@@ -49,6 +49,16 @@ async function runJob(ctx: CommandContext, name: string): Promise<ControlAnswer>
   }
 }
 
+async function maintenance(views: OperatorViews, on: boolean): Promise<ControlAnswer> {
+  if (views.registration === undefined) return { exitCode: 1, text: 'no service is registered (STEWARD_SERVICE_NAME)' };
+  try {
+    await views.registration.maintenance(on, 'steward --maintenance on');
+  } catch (error) {
+    return { exitCode: 1, text: `cannot ${on ? 'enter' : 'leave'} maintenance: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  return { exitCode: 0, text: on ? 'in maintenance: the service gets no traffic' : 'out of maintenance' };
+}
+
 export async function answer(ctx: CommandContext, request: ControlRequest): Promise<ControlAnswer> {
   switch (request.command) {
     case 'health': {
@@ -63,6 +73,8 @@ export async function answer(ctx: CommandContext, request: ControlRequest): Prom
       return reload(ctx.views);
     case 'run-job':
       return runJob(ctx, request.job);
+    case 'maintenance':
+      return maintenance(ctx.views, request.on);
     case 'rollout-release':
       // Rollouts are not built yet: no lock of theirs can be held.
       return { exitCode: 0, text: 'no rollout lock is held' };

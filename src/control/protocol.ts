@@ -8,7 +8,8 @@ export type ControlRequest =
   | { readonly command: 'status' }
   | { readonly command: 'reload' }
   | { readonly command: 'run-job'; readonly job: string }
-  | { readonly command: 'rollout-release' };
+  | { readonly command: 'rollout-release' }
+  | { readonly command: 'maintenance'; readonly on: boolean };
 
 export interface ControlAnswer {
   /** What the client exits with. */

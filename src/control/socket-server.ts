@@ -43,8 +43,9 @@ function listen(server: Server, path: string): Promise<NodeJS.ErrnoException | u
 
 function parseRequest(line: string): ControlRequest | undefined {
   try {
-    const r = JSON.parse(line) as { command?: unknown; job?: unknown };
+    const r = JSON.parse(line) as { command?: unknown; job?: unknown; on?: unknown };
     if (r.command === 'run-job') return typeof r.job === 'string' ? { command: 'run-job', job: r.job } : undefined;
+    if (r.command === 'maintenance') return typeof r.on === 'boolean' ? { command: 'maintenance', on: r.on } : undefined;
     if (r.command === 'health' || r.command === 'status' || r.command === 'reload' || r.command === 'rollout-release') return { command: r.command };
   } catch {
     // Not JSON: not a request.

@@ -16,9 +16,15 @@ export interface JobsView {
   runNow(name: string): Promise<RunRecord | undefined>;
 }
 
+export interface RegistrationView {
+  /** `steward --maintenance on|off`: resolves once the registry has it. */
+  maintenance(on: boolean, reason: string): Promise<void>;
+}
+
 export interface OperatorViews {
   templates?: TemplatesView;
   jobs?: JobsView;
+  registration?: RegistrationView;
 }
 
 /** parts.ts hands each view over as the part is built. */

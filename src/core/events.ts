@@ -66,6 +66,8 @@ export interface Events {
   'leader.changed': { readonly leader: string | undefined };
   /** Replicas joined or left. */
   'members.changed': { readonly members: readonly MemberRecord[]; readonly joined: readonly string[]; readonly left: readonly string[] };
+  /** The service catalog changed (discovery/ publishes): templates calling service or services render again. */
+  'catalog.changed': { readonly where: string };
   /** A filesystem lock (STEWARD_FS_LOCKS) was acquired, or lost or released. */
   'lock.changed': { readonly path: string; readonly held: boolean; readonly generation: number | undefined; readonly reason: string };
   // job.finished feeds the metrics, job.skipped the answer to `steward --run-job`, shutdown the

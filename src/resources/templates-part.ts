@@ -69,7 +69,7 @@ export interface TemplatesPartOptions {
    * Names of `extras` whose value changes with these bus events (role(), members(), ...): a
    * resource whose template calls one renders again when one of the events comes.
    */
-  readonly extrasChangeOn?: readonly { readonly functions: readonly string[]; readonly events: readonly ('role.changed' | 'members.changed' | 'leader.changed' | 'lock.changed')[] }[];
+  readonly extrasChangeOn?: readonly { readonly functions: readonly string[]; readonly events: readonly ('role.changed' | 'members.changed' | 'leader.changed' | 'lock.changed' | 'catalog.changed')[] }[];
   /** Loads the resources again (--watch-templates); throws a ConfigError when one is unusable. */
   readonly reloadResources?: () => readonly TemplateResource[];
 }

@@ -77,7 +77,7 @@ export function refusedToken(error: unknown, source: string): unknown {
 }
 
 /** Reads the CA, client certificate and key that CONFD_CLIENT_* name (both or neither of cert and key). */
-function readConsulTls(tls: TlsFiles): TlsMaterial {
+export function readConsulTls(tls: TlsFiles): TlsMaterial {
   const hasCert = (tls.cert ?? '') !== '';
   const hasKey = (tls.key ?? '') !== '';
   if (hasCert !== hasKey) {

@@ -12,6 +12,7 @@ import {
   type ApiRequest,
   type ParsedRequest,
 } from './request.ts';
+import { SERVICE_ENDPOINTS } from './service-endpoint.ts';
 import { sessionCreate, sessionDestroy, sessionInfo, sessionList, sessionRenew, sessionsForNode } from './session-endpoint.ts';
 
 export type { ApiConfig, ApiContext, ApiReply, ApiRequest } from './request.ts';
@@ -37,6 +38,8 @@ const ENDPOINTS: readonly Endpoint[] = [
   { pattern: '/v1/status/leader', methods: ['GET'], handle: statusLeader },
   { pattern: '/v1/status/peers', methods: ['GET'], handle: statusPeers },
   { pattern: '/v1/agent/self', methods: ['GET'], handle: agentSelf },
+  // Service discovery (issue 16): service-endpoint.ts.
+  ...SERVICE_ENDPOINTS,
 ];
 
 // ---- entry point -----------------------------------------------------------------------

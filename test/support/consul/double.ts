@@ -19,6 +19,7 @@ import {
   type StoreChange,
 } from './store.ts';
 import { VirtualTime } from './virtual-time.ts';
+import { ServiceCatalog } from './service-catalog.ts';
 
 export { frozenClock } from './virtual-time.ts';
 
@@ -138,6 +139,8 @@ export interface ConsulDouble {
   setCheck(checkId: string, status: CheckStatus | undefined, node?: string): void;
   /** Moves the double's clock forward, firing TTL expiries and blocking-query timeouts that fall due. */
   advanceTime(ms: number): void;
+  /** Agent services and checks (service discovery), bypassing HTTP. */
+  readonly catalog: ServiceCatalog;
 
   // Faults.
   /** Requests (new and already parked) get no answer until resume(), like a partitioned agent. */
@@ -217,7 +220,8 @@ export async function startConsulDouble(options: ConsulDoubleOptions = {}): Prom
     serverAddress: '127.0.0.1:8300',
     version: options.version ?? '1.21.0',
   };
-  const ctx: ApiContext = { config, store, blocking, hasLeader: () => leader };
+  const catalog = new ServiceCatalog(store, time);
+  const ctx: ApiContext = { config, store, blocking, catalog, hasLeader: () => leader };
 
   let paused = false;
   const held: (() => void)[] = [];
@@ -356,6 +360,7 @@ export async function startConsulDouble(options: ConsulDoubleOptions = {}): Prom
       held.length = 0;
       await close();
       time.cancelAll();
+      catalog.stop();
       store.stop();
       events.removeAllListeners();
     },
@@ -390,6 +395,7 @@ export async function startConsulDouble(options: ConsulDoubleOptions = {}): Prom
     expireSession: (id) => store.sessionDestroy(id, 'control'),
     setCheck: (checkId, status, node = nodeName) => store.setCheck(node, checkId, status),
     advanceTime: (ms) => time.advance(ms),
+    catalog,
 
     pause() {
       paused = true;

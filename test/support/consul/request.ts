@@ -3,6 +3,7 @@ import type { BlockingQueries, QueryResult, QuerySpec } from './blocking.ts';
 import { parseGoDuration, parseGoUint64 } from './duration.ts';
 import { goJson } from './json.ts';
 import type { ConsulStore } from './store.ts';
+import type { ServiceCatalog } from './service-catalog.ts';
 
 // What every endpoint of the double shares: request and reply shapes, Consul's common query
 // parameters (HTTPHandlers.parse in agent/http.go), token resolution and ACL denials, RPC
@@ -39,6 +40,8 @@ export interface ApiContext {
   readonly config: ApiConfig;
   readonly store: ConsulStore;
   readonly blocking: BlockingQueries;
+  /** Agent services and checks (service-catalog.ts). */
+  readonly catalog: ServiceCatalog;
   hasLeader(): boolean;
 }
 

@@ -71,6 +71,8 @@ export interface StoreChange {
   /** A snapshot restore: every parked query returns, as when Consul abandons its state store. */
   readonly abandon: boolean;
   readonly invalidated: readonly Invalidation[];
+  /** Services whose registration or checks changed (service-catalog.ts); absent for KV and session writes. */
+  readonly services?: ReadonlySet<string>;
 }
 
 /** An error the FSM returns after the entry reached the raft log. */
@@ -400,6 +402,18 @@ export class ConsulStore {
     for (const timer of this.#ttlTimers.values()) timer.cancel();
     this.#ttlTimers.clear();
     this.#listeners.clear();
+  }
+
+  // ---- another table's writes (the service catalog, service-catalog.ts) -----------------
+
+  /** Takes the next raft index for a write to another table. */
+  takeIndex(): number {
+    return this.#nextIndex();
+  }
+
+  /** Wakes the blocking queries watching `change` (another table's write). */
+  publish(change: StoreChange): void {
+    for (const listener of this.#listeners) listener(change);
   }
 
   // ---- internals -----------------------------------------------------------------------
