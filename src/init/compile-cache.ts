@@ -1,0 +1,34 @@
+// Node's module compile cache (V8 code cache on disk) for steward's own start: the image build
+// fills it once (scripts/compile-cache.ts), and every start then skips compiling the modules it
+// loads. It must be on before those modules load, so it is read from the environment alone,
+// ahead of the options (which need modules to parse).
+
+import { existsSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
+import { join } from 'node:path';
+
+/** The variable that names the cache directory; `off` disables the cache. */
+export const COMPILE_CACHE_VARIABLE = 'STEWARD_COMPILE_CACHE';
+
+/** Where the image build puts the cache unless told otherwise; `npm run build` empties dist/, and so the cache. */
+export function defaultCompileCacheDir(root: string): string {
+  return join(root, 'dist', '.compile-cache');
+}
+
+/**
+ * The directory to use, or undefined for none: the variable's, or the default one when it exists
+ * (so a development checkout without a filled cache writes nothing).
+ */
+export function compileCacheDir(env: NodeJS.ProcessEnv, root: string): string | undefined {
+  const chosen = env[COMPILE_CACHE_VARIABLE];
+  if (chosen === 'off') return undefined;
+  if (chosen !== undefined && chosen !== '') return chosen;
+  const fallback = defaultCompileCacheDir(root);
+  return existsSync(fallback) ? fallback : undefined;
+}
+
+/** Turns the cache on when there is a directory for it; a directory that cannot be used leaves it off. */
+export function useCompileCache(env: NodeJS.ProcessEnv, root: string): void {
+  const dir = compileCacheDir(env, root);
+  if (dir !== undefined) enableCompileCache(dir);
+}
