@@ -4,7 +4,7 @@
 // ahead of the options (which need modules to parse).
 
 import { existsSync } from 'node:fs';
-import { enableCompileCache } from 'node:module';
+import * as nodeModule from 'node:module';
 import { join } from 'node:path';
 
 /** The variable that names the cache directory; `off` disables the cache. */
@@ -27,8 +27,13 @@ export function compileCacheDir(env: NodeJS.ProcessEnv, root: string): string | 
   return existsSync(fallback) ? fallback : undefined;
 }
 
-/** Turns the cache on when there is a directory for it; a directory that cannot be used leaves it off. */
+/**
+ * Turns the cache on when there is a directory for it; a directory that cannot be used leaves it
+ * off. A Node without the cache (before 22.1) goes on to cli.ts's version check, which names it.
+ */
 export function useCompileCache(env: NodeJS.ProcessEnv, root: string): void {
+  const enable = (nodeModule as Partial<typeof nodeModule>).enableCompileCache;
+  if (typeof enable !== 'function') return;
   const dir = compileCacheDir(env, root);
-  if (dir !== undefined) enableCompileCache(dir);
+  if (dir !== undefined) enable(dir);
 }
