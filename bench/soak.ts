@@ -10,12 +10,12 @@
 // Needs etcd and perl.
 
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEtcd } from '../test/support/etcd.ts';
 import { confdir, fill, rssMb, start } from './processes.ts';
+import { durationMs, freePort } from './support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const STEWARD = join(ROOT, 'bin', 'steward');
@@ -23,23 +23,6 @@ const SIGNAL_APP = join(ROOT, 'bench', 'fixtures', 'signal-app.pl');
 const CHANGE_EVERY_MS = 100;
 const SAMPLE_EVERY_MS = 10_000;
 const RESOURCES = 10;
-
-function durationMs(argv: readonly string[]): number {
-  const m = argv.indexOf('--minutes');
-  if (m !== -1) return Number(argv[m + 1]) * 60_000;
-  const s = argv.indexOf('--seconds');
-  return s === -1 ? 30 * 60_000 : Number(argv[s + 1]) * 1000;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const a = server.address();
-      server.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
-}
 
 async function heapUsedMb(metricsPort: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -61,7 +44,7 @@ const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/
 const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
 
 async function main(): Promise<void> {
-  const totalMs = durationMs(process.argv.slice(2));
+  const totalMs = durationMs(process.argv.slice(2), 30 * 60_000);
   const warmUpMs = totalMs / 6;
   const etcd = await startEtcd();
   const work = mkdtempSync(join(tmpdir(), 'steward-soak-'));
