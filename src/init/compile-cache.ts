@@ -3,7 +3,7 @@
 // loads. It must be on before those modules load, so it is read from the environment alone,
 // ahead of the options (which need modules to parse).
 
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import * as nodeModule from 'node:module';
 import { join } from 'node:path';
 
@@ -16,15 +16,15 @@ export function defaultCompileCacheDir(root: string): string {
 }
 
 /**
- * The directory to use, or undefined for none: the variable's, or the default one when it exists
- * (so a development checkout without a filled cache writes nothing).
+ * The directory to use, or undefined for none: the variable's, or the default one, and only when
+ * it exists (so a development checkout without a filled cache writes nothing). Node creates a
+ * missing one itself, but its creation loops for ever under /proc: steward never asks it to.
  */
 export function compileCacheDir(env: NodeJS.ProcessEnv, root: string): string | undefined {
   const chosen = env[COMPILE_CACHE_VARIABLE];
   if (chosen === 'off') return undefined;
-  if (chosen !== undefined && chosen !== '') return chosen;
-  const fallback = defaultCompileCacheDir(root);
-  return existsSync(fallback) ? fallback : undefined;
+  const dir = chosen !== undefined && chosen !== '' ? chosen : defaultCompileCacheDir(root);
+  return statSync(dir, { throwIfNoEntry: false })?.isDirectory() === true ? dir : undefined;
 }
 
 /**

@@ -14,13 +14,25 @@ const dir = mkdtempSync(join(tmpdir(), 'steward-compile-cache-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('compile cache directory', () => {
-  it('is the variable\'s, none for off, else the default one only when the build made it', () => {
+  it('is the variable\'s or the default one, only when it exists, and none for off', () => {
     const root = join(dir, 'root');
-    assert.equal(compileCacheDir({ STEWARD_COMPILE_CACHE: '/var/cache/steward' }, root), '/var/cache/steward');
+    assert.equal(compileCacheDir({ STEWARD_COMPILE_CACHE: dir }, root), dir);
+    assert.equal(compileCacheDir({ STEWARD_COMPILE_CACHE: join(dir, 'missing') }, root), undefined);
     assert.equal(compileCacheDir({}, root), undefined);
     mkdirSync(defaultCompileCacheDir(root), { recursive: true });
     assert.equal(compileCacheDir({}, root), defaultCompileCacheDir(root));
     assert.equal(compileCacheDir({ STEWARD_COMPILE_CACHE: 'off' }, root), undefined);
+  });
+
+  it('leaves a directory that cannot hold a cache alone, and steward runs its app', () => {
+    // Node's own creation of a cache directory under /proc never returns.
+    const r = spawnSync(STEWARD, ['--', 'sh', '-c', 'echo app ran'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, STEWARD_COMPILE_CACHE: '/proc/steward-compile-cache', STEWARD_CONTROL_SOCKET: 'off' },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'app ran\n');
   });
 });
 
