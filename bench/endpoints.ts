@@ -9,33 +9,16 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { durationMs, freePort } from './support.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const STEWARD = join(ROOT, 'bin', 'steward');
 const WARM_UP_MS = 5000;
 /** USER_HZ on Linux. */
 const TICKS_PER_SECOND = 100;
-
-function durationMs(argv: readonly string[]): number {
-  const i = argv.indexOf('--minutes');
-  if (i !== -1) return Number(argv[i + 1]) * 60_000;
-  const s = argv.indexOf('--seconds');
-  return s === -1 ? 30_000 : Number(argv[s + 1]) * 1000;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const a = server.address();
-      server.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
-}
 
 function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -64,7 +47,7 @@ function start(env: Record<string, string>): ChildProcess {
 }
 
 async function main(): Promise<void> {
-  const ms = durationMs(process.argv.slice(2));
+  const ms = durationMs(process.argv.slice(2), 30_000);
   const statusPort = await freePort();
   const metricsPort = await freePort();
   const plain = start(config());

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEtcd, type EtcdServer } from '../test/support/etcd.ts';
+import { fill } from './processes.ts';
 import { lineQueue, percentile } from './support.ts';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
@@ -35,17 +36,6 @@ function confdir(resources: number, prefix: string): string {
     );
   }
   return dir;
-}
-
-async function fill(etcd: EtcdServer, prefix: string, resources: number, keysPerResource: number): Promise<void> {
-  const puts: Promise<number>[] = [];
-  for (let r = 0; r < resources; r++) {
-    for (let k = 0; k < keysPerResource; k++) {
-      puts.push(etcd.put(`${prefix}/r${r}/k${k}`, `value-${r}-${k}`));
-      if (puts.length >= 64) await Promise.all(puts.splice(0));
-    }
-  }
-  await Promise.all(puts);
 }
 
 interface Run {

@@ -2,6 +2,7 @@
 // Only node: built-ins and the FFI are imported here; everything else loads on first use.
 
 import './init/sigusr1-guard.ts';
+import './init/compile-cache-first.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgv } from './config/argv.ts';

@@ -43,7 +43,7 @@ export function resolveSettings(argv: ParsedArgv, env: Env): ResolvedSettings {
 
 /** STEWARD_ variables that are not options: prefixes of per-job settings and names steward sets for hooks. */
 const DYNAMIC_PREFIXES = ['STEWARD_JOB_', 'STEWARD_BACKUP_', 'STEWARD_PROCESS_'];
-const RESERVED = new Set(['STEWARD_NODE', 'STEWARD_ROLE', 'STEWARD_LEADER', 'STEWARD_FENCING_TOKEN', 'STEWARD_APP_PID', 'STEWARD_HEALTH', 'STEWARD_HEALTH_OUTPUT']);
+const RESERVED = new Set(['STEWARD_NODE', 'STEWARD_COMPILE_CACHE', 'STEWARD_ROLE', 'STEWARD_LEADER', 'STEWARD_FENCING_TOKEN', 'STEWARD_APP_PID', 'STEWARD_HEALTH', 'STEWARD_HEALTH_OUTPUT']);
 
 /** STEWARD_* variables that match no option: almost always a typo worth a warning. */
 export function unknownStewardVariables(env: Env): { name: string; suggestion: string | undefined }[] {

@@ -10,10 +10,12 @@
 // malloc_trim gave back at once (docs/benchmarks.md, "Health checks"). So the keeper looks at the
 // resident size now and then and trims when it has grown since the last trim.
 
+import { flushCompileCache, getCompileCacheDir } from 'node:module';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Libc } from './libc.ts';
 
 export function releaseStartupMemory(libc: Libc): void {
+  if (getCompileCacheDir() !== undefined) flushCompileCache();
   const gc = (globalThis as { gc?: (options?: object) => void }).gc;
   // 'last-resort' collects everything it can and compacts, so that V8 can give pages back.
   if (typeof gc === 'function') gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });

@@ -6,12 +6,15 @@ import type { SignalName } from '../config/values.ts';
 // - SIGCHLD, which steward consumes to reap;
 // - SIGSEGV, SIGBUS, SIGFPE, SIGILL: when the kernel raises them for a fault in steward itself,
 //   a handler that returns re-runs the faulting instruction forever; the default action is right;
-// - SIGPIPE: steward's own write to a closed pipe raises it, and the app must not receive that.
+// - SIGPIPE: steward's own write to a closed pipe raises it, and the app must not receive that;
+// - SIGPROF: V8's sampling profiler (`node --cpu-prof`, `--prof`, the inspector's profiler) drives
+//   itself with it; a listener replaces V8's handler, and removing the listener restores the
+//   default action, so the next sample kills steward with "Profiling timer expired".
 // Real-time signals cannot be caught from Node and are not forwarded.
 export const FORWARDED_SIGNALS: readonly SignalName[] = [
   'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTRAP', 'SIGABRT', 'SIGUSR1', 'SIGUSR2', 'SIGALRM', 'SIGTERM',
   'SIGSTKFLT', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGXCPU', 'SIGXFSZ',
-  'SIGVTALRM', 'SIGPROF', 'SIGWINCH', 'SIGIO', 'SIGPWR', 'SIGSYS',
+  'SIGVTALRM', 'SIGWINCH', 'SIGIO', 'SIGPWR', 'SIGSYS',
 ];
 
 /** Signals that, received by steward, begin a graceful stop of the app and of steward. */
