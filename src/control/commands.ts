@@ -64,7 +64,6 @@ export async function answer(ctx: CommandContext, request: ControlRequest): Prom
     case 'run-job':
       return runJob(ctx, request.job);
     case 'rollout-release':
-      // Rollouts are not built yet: no lock of theirs can be held.
-      return { exitCode: 0, text: 'no rollout lock is held' };
+      return { exitCode: 0, text: ctx.views.rollout === undefined ? 'no rollout lock is held' : await ctx.views.rollout.release() };
   }
 }

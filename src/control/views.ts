@@ -16,8 +16,14 @@ export interface JobsView {
   runNow(name: string): Promise<RunRecord | undefined>;
 }
 
+export interface RolloutView {
+  /** Gives back the rollout lock this replica holds; says what it did. */
+  release(): Promise<string>;
+}
+
 export interface OperatorViews {
   templates?: TemplatesView;
+  rollout?: RolloutView;
   jobs?: JobsView;
 }
 

@@ -94,6 +94,11 @@ export interface Events {
   'resource.reloaded': { readonly resource: string; readonly dest: string; readonly how: 'signal' | 'restart' | 'command'; readonly ok: boolean };
   /** The template backend became unreachable (again) or reachable. */
   'backend.status': { readonly backend: string; readonly state: 'ok' | 'unreachable'; readonly error: string | undefined };
+  // Rollouts (src/rollout/): the lock and the steps of the sequence, for logs, tests and the status.
+  /** The rollout lock was acquired (`held`), or released or lost. */
+  'rollout.lock': { readonly held: boolean; readonly key: string };
+  /** A step of the rollout began (`healthy` and `stuck` are where the wait for health ended). */
+  'rollout.step': { readonly step: string; readonly pid: number };
   /**
    * steward begins to stop (a stop signal, the app's exit, nothing to run, an error); `status`
    * is what it will exit with unless the app, still to be stopped, decides otherwise.

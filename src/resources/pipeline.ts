@@ -8,7 +8,7 @@ import { runCommand } from '../core/exec.ts';
 import { goPathJoin, storeFor, TemplateError, type CompiledTemplate, type ExtraFunctions } from '../render/index.ts';
 import type { KeyCache } from './key-cache.ts';
 import type { TemplateResource } from './resource.ts';
-import { inspect, stageAndSwap, type Current, type Difference } from './stage-and-swap.ts';
+import { inspect, stageAndSwap, type Current, type Difference, type InstallTurn } from './stage-and-swap.ts';
 import { errorText } from '../core/error-text.ts';
 import { printableMissingKey, withoutValues } from './value-free-errors.ts';
 
@@ -39,6 +39,8 @@ export interface PipelineContext {
   readonly log: Logger;
   /** The digest of the content check_cmd last rejected for this resource, if any. */
   readonly rejectedDigest?: string | undefined;
+  /** A restart resource's rollout (src/rollout/): the checked file waits for its turn to be installed. */
+  readonly installTurn?: (() => Promise<InstallTurn | undefined>) | undefined;
 }
 
 /** The resource's keys as its template sees them: prefix stripped, as confd's setVars does. */
@@ -114,7 +116,7 @@ export async function processResource(resource: TemplateResource, template: Comp
           );
           return { ok: result.ok, failure: result.failure, output: result.output };
         };
-  const swapped = await stageAndSwap(desired, inspection, { check, keepStageFile: ctx.keepStageFile });
+  const swapped = await stageAndSwap(desired, inspection, { check, keepStageFile: ctx.keepStageFile, turn: ctx.installTurn });
   switch (swapped.kind) {
     case 'written':
       return swapped;

@@ -20,6 +20,8 @@ export interface ReloadOptions {
   readonly commandTimeoutMs: number;
   /** CONFD_SYNC_ONLY: files are written, nothing is run or signalled. */
   readonly syncOnly: boolean;
+  /** The rollout (src/rollout/) restarts the app itself once a restart resource's file is installed. */
+  readonly restartsByRollout?: boolean;
 }
 
 export interface ReloadBatcher {
@@ -55,7 +57,10 @@ export function createReloadBatcher(o: ReloadOptions): ReloadBatcher {
       }
       if (r.reload.kind === 'none') return;
       o.bus.emit('resource.reloaded', { resource: r.name, dest: r.dest, how: r.reload.kind === 'restart' ? 'restart' : 'signal', ok: true });
-      if (r.reload.kind === 'restart') restarts.push(r.dest);
+      if (r.reload.kind === 'restart') {
+        if (o.restartsByRollout === true) return;
+        restarts.push(r.dest);
+      }
       else signals.set(r.reload.signal, [...(signals.get(r.reload.signal) ?? []), r.dest]);
       // Files written before the timer fires (the same turn at least) make one request.
       flush ??= o.clock.setTimer(0, send);

@@ -175,10 +175,28 @@ export interface SwapOptions {
   /** Runs check_cmd against the stage file; undefined when there is none (or --sync-only). */
   readonly check: Check | undefined;
   readonly keepStageFile: boolean;
+  /**
+   * Holds the swap of a checked file until its turn (a rollout's lock, src/rollout/); undefined
+   * when it never comes. The turn hears whether the file was installed.
+   */
+  readonly turn?: () => Promise<InstallTurn | undefined>;
+}
+
+export interface InstallTurn {
+  installed(ok: boolean): void;
 }
 
 /** Stages, checks and swaps in `desired`; never throws (a failure is an outcome). */
 export async function stageAndSwap(desired: Desired, inspection: Inspection, options: SwapOptions): Promise<SwapOutcome> {
+  let turn: InstallTurn | undefined;
+  const outcome = await stageAndSwapInTurn(desired, inspection, options, (t) => {
+    turn = t;
+  });
+  turn?.installed(outcome.kind === 'written');
+  return outcome;
+}
+
+async function stageAndSwapInTurn(desired: Desired, inspection: Inspection, options: SwapOptions, tookTurn: (turn: InstallTurn) => void): Promise<SwapOutcome> {
   const { target } = inspection;
   const dir = dirname(desired.dest);
   let stage: string | undefined;
@@ -202,6 +220,11 @@ export async function stageAndSwap(desired: Desired, inspection: Inspection, opt
       if (!result.ok) {
         return { kind: 'check-failed', failure: result.failure ?? 'failed', output: result.output };
       }
+    }
+    if (options.turn !== undefined) {
+      const turn = await options.turn();
+      if (turn === undefined) return { kind: 'error', message: 'not installed: steward is stopping', code: 'ECANCELED' };
+      tookTurn(turn);
     }
     let inPlace = false;
     try {

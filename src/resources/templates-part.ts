@@ -39,12 +39,13 @@ import { keysOf, resourceReloader } from './reload-resources.ts';
 import { createRenderQueue } from './render-queue.ts';
 import { createRenderTimes } from './render-times.ts';
 import type { TemplateResource } from './resource.ts';
+import type { InstallTurn } from './stage-and-swap.ts';
 import { errorText } from '../core/error-text.ts';
 
 /** The settings the templates part reads (parts.ts builds them). */
 export const TEMPLATES_SETTINGS = [
   'check', 'noop', 'once', 'syncOnly', 'keepStageFile', 'watchTemplates', 'confdir', 'wait', 'interval', 'commandTimeout', 'configTimeout',
-  'reloadHold',
+  'reloadHold', 'rolloutWindow',
 ] as const;
 export type TemplatesSettings = Pick<Settings, (typeof TEMPLATES_SETTINGS)[number]>;
 
@@ -69,6 +70,16 @@ export interface TemplatesPartOptions {
   readonly extrasChangeOn?: readonly { readonly functions: readonly string[]; readonly events: readonly ('role.changed' | 'members.changed' | 'leader.changed' | 'lock.changed')[] }[];
   /** Loads the resources again (--watch-templates); throws a ConfigError when one is unusable. */
   readonly reloadResources?: () => readonly TemplateResource[];
+  /**
+   * The rollout (src/rollout/): a restart resource's checked file is installed in its turn, and
+   * the rollout restarts the app itself.
+   */
+  readonly rollout?: { turn(what: string): Promise<InstallTurn | undefined> };
+}
+
+/** A resource whose change restarts the app, through the rollout when there is one. */
+function restarts(r: TemplateResource): boolean {
+  return r.reload.kind === 'restart' && r.reloadCmd === undefined;
 }
 
 async function loadEngine(name: EngineName, extraNames: readonly string[]): Promise<TemplateEngine> {
@@ -107,6 +118,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
   const { settings, clock, env } = o;
   const log = o.log.child('config');
   const extras = o.extras ?? {};
+  const rollout = o.rollout;
   const cache = new KeyCache();
   const wakeup = createWakeup(clock);
   const stopping = new AbortController();
@@ -116,8 +128,10 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
   // Overlap loading the backend's client (etcd3 and gRPC take ~200 ms) with compiling templates.
   const preload = settings.check ? Promise.resolve() : (o.preloadBackend?.() ?? Promise.resolve()).catch(() => {});
   const feed = createKeyFeed({ cache, clock, log, backend: o.backend, openBackend: o.openBackend, configTimeoutMs: settings.configTimeout, onChange: keysChanged, onStatus: statusChanged });
-  const batcher = createReloadBatcher({ bus: o.bus, clock, log, env, commandTimeoutMs: settings.commandTimeout, syncOnly: settings.syncOnly });
-  const queue = createRenderQueue({ resources: o.resources, clock, log, waitOf: (r) => r.wait ?? settings.wait, render: renderResource, onOutcome, onClear });
+  const batcher = createReloadBatcher({ bus: o.bus, clock, log, env, commandTimeoutMs: settings.commandTimeout, syncOnly: settings.syncOnly, restartsByRollout: o.rollout !== undefined });
+  // STEWARD_ROLLOUT_WINDOW is a restart resource's quiescence: quiet that long before the lock is asked for.
+  const waitOf = (r: TemplateResource) => (o.rollout !== undefined && restarts(r) ? settings.rolloutWindow : undefined) ?? r.wait ?? settings.wait;
+  const queue = createRenderQueue({ resources: o.resources, clock, log, waitOf, render: renderResource, onOutcome, onClear });
   const live = createLiveOutcomes({ clock, log, batcher, holdMs: settings.reloadHold, syncOnly: settings.syncOnly, retry: (r) => queue.now(r) });
   const times = createRenderTimes(clock, o.bus);
   const offExtras = (o.extrasChangeOn ?? []).flatMap(({ functions, events }) => events.map((event) => o.bus.on(event, () => extrasChanged(functions))));
@@ -183,6 +197,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
         noop: settings.noop,
         log,
         rejectedDigest: live.rejectedDigest(r),
+        installTurn: rollout !== undefined && queue.phase === 'live' && restarts(r) && !settings.syncOnly ? () => rollout.turn(r.dest) : undefined,
       });
     } catch (error) {
       // A template that no longer compiles (or is gone) is a failed render: the last file stays.
