@@ -15,5 +15,9 @@ describe('rollout (Consul double)', () => {
     put: async (value) => {
       consul.put('app/config', value);
     },
+    loseLock: async () => {
+      const session = consul.get('steward/rollout/web/slot-0')?.session;
+      if (session === undefined || !consul.expireSession(session)) throw new Error('no session holds the rollout lock');
+    },
   }));
 });

@@ -15,5 +15,15 @@ describe('rollout (etcd)', { skip: etcdSkipReason() }, () => {
     put: async (value) => {
       await etcd.put('/app/config', value);
     },
+    loseLock: async () => {
+      const { Etcd3 } = await import('etcd3');
+      const client = new Etcd3({ hosts: etcd.endpoint });
+      try {
+        const keys = await client.getAll().prefix('/steward/rollout/web/slot-0/').exec();
+        for (const kv of keys.kvs) await client.leaseClient.leaseRevoke({ ID: kv.lease });
+      } finally {
+        client.close();
+      }
+    },
   }));
 });

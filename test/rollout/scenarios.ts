@@ -13,6 +13,8 @@ export interface RolloutStore {
   env(): Record<string, string>;
   /** Writes /app/config. */
   put(value: string): Promise<void>;
+  /** Takes the rollout lock's first slot away from its holder (session invalidated, lease revoked, file removed). */
+  loseLock(): Promise<void>;
 }
 
 const IDS = ['a', 'b', 'c'] as const;
@@ -64,5 +66,24 @@ export function rolloutScenarios(name: string, store: () => RolloutStore): void 
     await store().put('v3');
     await log.until('three apps ready on v3', (e) => IDS.every((id) => lastConfigs(e).get(id) === 'v3'));
     for (const r of replicas) assert.equal(r.rendered(), 'v3');
+  });
+
+  it(`${name}: a lock lost during the sequence lets the step under way finish and starts no later step`, async () => {
+    const log = rolloutLog();
+    await store().put('v1');
+    const a = await startWebReplica('a', log, { ...store().env(), STEWARD_ROLLOUT_HEALTHY_FOR: '4s' });
+    await logLine(a.steward, /"app is healthy"/);
+    await store().put('v2');
+    await logLine(a.steward, /holding the lock .* more/);
+    await store().loseLock();
+    await logLine(a.steward, /rollout lock lost/);
+    // The step under way (the healthy-for wait) finishes; the release is not started on the lost lock's authority.
+    await logLine(a.steward, /not starting \\"release\\": the rollout lock was lost/);
+    assert.doesNotMatch(a.steward.stderr(), /rollout lock released/);
+    assert.equal(a.rendered(), 'v2');
+    // The next change takes the lock again and goes through the whole sequence.
+    await store().put('v3');
+    await logLine(a.steward, /rollout lock released/);
+    assert.equal(lastConfigs(log.entries()).get('a'), 'v3');
   });
 }
