@@ -100,6 +100,11 @@ export interface Events {
   /** A step of the rollout began (`healthy` and `stuck` are where the wait for health ended). */
   'rollout.step': { readonly step: string; readonly pid: number };
   /**
+   * A start-first handover (the supervisor acts on it): `start` a new app beside the running one,
+   * `retire` the old one once the new one is ready, or `keep-old` when it never was.
+   */
+  'app.handover': { readonly step: 'start' | 'retire' | 'keep-old'; readonly reason: string };
+  /**
    * steward begins to stop (a stop signal, the app's exit, nothing to run, an error); `status`
    * is what it will exit with unless the app, still to be stopped, decides otherwise.
    */

@@ -81,6 +81,8 @@ export function createRolloutPart(o: RolloutPartOptions): RolloutPart {
     healthWatched: o.healthWatched,
     app,
     restart: (reason) => o.bus.emit('app.restart', { reason }),
+    order: settings.rolloutOrder,
+    handover: (step, reason) => o.bus.emit('app.handover', { step, reason }),
     env: o.env,
     user: childUser('hook', o.users.app),
     bus: o.bus,

@@ -34,6 +34,9 @@ export interface RolloutOptions extends RolloutTiming {
   readonly app: AppWatch;
   /** Stops the app and starts it again (stop signal, stop timeout, SIGKILL). */
   readonly restart: (reason: string) => void;
+  readonly order: 'stop-first' | 'start-first';
+  /** Start-first: a new app beside the old one, then the old one retired (or the new one dropped). */
+  readonly handover: (step: 'start' | 'retire' | 'keep-old', reason: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly user: ChildUser | undefined;
   readonly bus: Bus;
@@ -130,6 +133,7 @@ export function createRollout(o: RolloutOptions): Rollout {
     const putBack = (): void => {
       waiting.unshift(...batch);
     };
+    if (o.order === 'start-first') return startFirst(batch, putBack);
     if (batch.length > 0) {
       if (!mayGoOn('pre-stop')) return putBack();
       if (o.preStop !== undefined) await preStop(o.preStop);
@@ -161,8 +165,56 @@ export function createRollout(o: RolloutOptions): Rollout {
     await releaseLock();
   }
 
-  async function preStop(command: string): Promise<void> {
-    const pid = o.app.pid();
+  /**
+   * Start-first: install, start the new app beside the old one, wait until it is ready (READY=1 or
+   * a {pid} check), hold STEWARD_ROLLOUT_HEALTHY_FOR, run the pre-stop on the old one, stop it.
+   */
+  async function startFirst(batch: readonly Waiter[], putBack: () => void): Promise<void> {
+    const reason = `changed: ${batch.map((w) => w.what).join(', ') || 'a file installed before the rollout lock was lost'}`;
+    if (batch.length > 0) {
+      if (!mayGoOn('install')) return putBack();
+      step('installing');
+      if ((await install(batch)) === 0) {
+        log.warn('no changed file could be installed; the app is not restarted');
+        await releaseLock();
+        return;
+      }
+      restartOwed = true;
+    }
+    if (stopping.signal.aborted || !mayGoOn('start beside')) return;
+    restartOwed = false;
+    const old = o.app.pid();
+    const before = o.app.run();
+    step('starting the new app beside the old one');
+    o.handover('start', reason);
+    step('waiting until the new app is ready');
+    const ready = await o.app.until((a) => a.run() > before && a.health() === 'healthy', o.timeoutMs, stopping.signal);
+    if (stopping.signal.aborted) return;
+    if (!ready) {
+      log.error(`the new app is not ready after ${formatDuration(o.timeoutMs)} (STEWARD_ROLLOUT_TIMEOUT); stopping it, the old one keeps serving`);
+      o.handover('keep-old', 'the new app was not ready in time');
+      // The old app serves the old configuration: only a later one (or the operator) ends this.
+      await stuck(() => false);
+      return;
+    }
+    log.info('the new app is ready');
+    o.bus.emit('rollout.step', { step: 'healthy', pid: o.app.pid() });
+    if (o.healthyForMs > 0) {
+      step(`waiting ${formatDuration(o.healthyForMs)} more (STEWARD_ROLLOUT_HEALTHY_FOR)`);
+      await clockSleep(clock, o.healthyForMs, stopping.signal).catch(() => {});
+    }
+    if (o.preStop !== undefined) {
+      if (!mayGoOn('pre-stop')) return;
+      await preStop(o.preStop, old);
+    }
+    if (!mayGoOn('stop the old app')) return;
+    step('stopping the old app');
+    o.handover('retire', reason);
+    if (!mayGoOn('release')) return;
+    await releaseLock();
+  }
+
+  async function preStop(command: string, pid = o.app.pid()): Promise<void> {
     step('running the pre-stop command');
     const result = await runCommand(
       { shell: command.replaceAll('{pid}', String(pid)) },
