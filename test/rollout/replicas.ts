@@ -4,11 +4,11 @@
 // would check: who was down when, and on which configuration each replica ended.
 
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeConfdir } from '../support/confdir.ts';
+import { freePort } from '../support/operator.ts';
 import { NODE, startSteward, type RunningSteward } from '../support/steward.ts';
 import { until } from '../support/until.ts';
 
@@ -58,15 +58,6 @@ export function rolloutLog(): RolloutLog {
       }, timeoutMs, () => `apps:\n${seen.map((e) => `${e.at.toFixed(1)} ${e.id} ${e.event} ${e.config} ${e.pid}`).join('\n')}`);
     },
   };
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 export interface Replica {
