@@ -178,6 +178,14 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   }
 
   function onAppExit(exit: AppExit): void {
+    if (beside !== undefined && beside.termination === undefined && !stopping) {
+      // The new app of a handover died before it took over: the old one, still serving, is the app again.
+      app = beside.app;
+      beside = undefined;
+      o.log.warn(`the new app of the handover ${describeExit(exit)}; the old one keeps running`, exitFields(exit));
+      o.bus.emit('app.started', { pid: app.pid, attempt });
+      return;
+    }
     app = undefined;
     lastExit = exit;
     if (o.app.takeTerminal) o.libc.setForegroundGroup(0, ownGroup);

@@ -187,8 +187,18 @@ export function createRollout(o: RolloutOptions): Rollout {
     const before = o.app.run();
     step('starting the new app beside the old one');
     o.handover('start', reason);
+    if (o.app.run() === before) {
+      // No app was running to stand beside (it crashed, or waits for its back-off): a plain restart.
+      log.warn('no running app to start beside; restarting it instead');
+      o.restart(reason);
+      if ((await waitHealthy(before)) === 'ok' && !stopping.signal.aborted && mayGoOn('release')) await releaseLock();
+      return;
+    }
+    const fresh = o.app.pid();
     step('waiting until the new app is ready');
-    const ready = await o.app.until((a) => a.run() > before && a.health() === 'healthy', o.timeoutMs, stopping.signal);
+    // Ends early when the app is another process again (the new one died and the old one is back).
+    await o.app.until((a) => a.pid() !== fresh || a.health() === 'healthy', o.timeoutMs, stopping.signal);
+    const ready = o.app.pid() === fresh && o.app.health() === 'healthy';
     if (stopping.signal.aborted) return;
     if (!ready) {
       log.error(`the new app is not ready after ${formatDuration(o.timeoutMs)} (STEWARD_ROLLOUT_TIMEOUT); stopping it, the old one keeps serving`);
