@@ -37,7 +37,9 @@ describe('start-first handover', () => {
     const outcome = await inNamespace('start-first');
     assert.ok(outcome.requests > 20, `the loop ran: ${JSON.stringify(outcome)}`);
     assert.equal(outcome.failures, 0, JSON.stringify(outcome));
-    assert.deepEqual(outcome.served, ['v1', 'v2']);
+    // During the overlap both processes accept (SO_REUSEPORT spreads connections), so v1 and v2 may alternate; it ends on v2.
+    assert.equal(outcome.served[0], 'v1');
+    assert.equal(outcome.served.at(-1), 'v2');
   });
 
   it('stop-first: the same loop sees failed requests (the test can fail)', async () => {
