@@ -20,12 +20,14 @@ import type { Guards } from './jobs/guards.ts';
 import type { LocksPart } from './cluster/locks-part.ts';
 import type { HealthPart } from './health/health-part.ts';
 import { findResourceFiles, type InMemoryFiles } from './resources/find-resources.ts';
+import { restartsTheApp, type TemplateResource } from './resources/resource.ts';
 import type { TemplatesPart } from './resources/templates-part.ts';
 import type { ExtraFunctions } from './render/index.ts';
 import type { CatalogPart } from './discovery/catalog-part.ts';
 import type { RegistrationPart } from './discovery/registration-part.ts';
 import { DISCOVERY_FUNCTIONS } from './discovery/functions.ts';
 import { readsCatalog } from './discovery/configured.ts';
+import type { RolloutPart } from './rollout/rollout-part.ts';
 
 export interface PartContext {
   readonly settings: Settings;
@@ -57,12 +59,29 @@ function carriesConfdFiles(env: PartContext['env']): boolean {
   return Object.keys(env).some((name) => /^CONFD_(CONFDFILE|TEMPLATE)(_|$)/.test(name));
 }
 
+/** The rollout part, when a resource restarts the app (or STEWARD_ROLLOUT_LOCK asks for one). */
+async function rolloutPart(ctx: PartContext, resources: readonly TemplateResource[]): Promise<RolloutPart | undefined> {
+  if (!resources.some(restartsTheApp) && ctx.settings.rolloutLock === undefined) return undefined;
+  const { createRolloutPart, ROLLOUT_SETTINGS } = await import('./rollout/rollout-part.ts');
+  return createRolloutPart({
+    settings: pick(ctx.settings, ROLLOUT_SETTINGS),
+    healthWatched: healthConfigured(ctx.settings),
+    openCoordinator: coordinatorOpener(ctx),
+    env: ctx.env,
+    users: ctx.users,
+    bus: ctx.bus,
+    log: ctx.log,
+    clock: ctx.clock,
+  });
+}
+
 async function templatesPart(
   ctx: PartContext,
   view: ClusterView | undefined,
   locks: LocksPart | undefined,
   catalog: ExtraFunctions,
-): Promise<TemplatesPart | undefined> {
+  serves: boolean,
+): Promise<{ templates: TemplatesPart; rollout: RolloutPart | undefined } | undefined> {
   const { settings, env, log } = ctx;
   if (env['CONFD_PATH'] !== undefined) log.info('CONFD_PATH is ignored: steward renders templates itself, no confd binary is run');
   // The CONFD_* files come first: they may be the only resources there are. --noop and --check
@@ -83,8 +102,9 @@ async function templatesPart(
   const resources = load();
   const { warnAboutBindMounts } = await import('./resources/bind-mounts.ts');
   warnAboutBindMounts(resources.map((r) => r.dest), log.child('config'));
+  const rollout = serves && !settings.syncOnly ? await rolloutPart(ctx, resources) : undefined;
   const { createTemplatesPart, TEMPLATES_SETTINGS } = await import('./resources/templates-part.ts');
-  return createTemplatesPart({
+  const templates = createTemplatesPart({
     settings: pick(settings, TEMPLATES_SETTINGS),
     env,
     // The store's options stay here: the part only opens what it is handed.
@@ -101,7 +121,9 @@ async function templatesPart(
       ...(view === undefined ? [] : [{ functions: CLUSTER_FUNCTIONS, events: ['role.changed', 'members.changed', 'leader.changed'] as const }]),
       ...(locks === undefined ? [] : [{ functions: ['hasLock'], events: ['lock.changed'] as const }]),
     ],
+    rollout,
   });
+  return { templates, rollout };
 }
 
 async function catalogPart(ctx: PartContext): Promise<CatalogPart | undefined> {
@@ -198,11 +220,17 @@ export async function assembleParts(ctx: PartContext): Promise<Part[]> {
   }
   // The service catalog is read before the templates' first render (its part comes first).
   const catalog = await catalogPart(ctx);
-  const templates = await templatesPart(ctx, view, locks, catalog?.extras ?? noCatalog());
-  if (templates !== undefined) {
+  const rendering = await templatesPart(ctx, view, locks, catalog?.extras ?? noCatalog(), serves);
+  if (rendering !== undefined) {
+    const { templates, rollout } = rendering;
     if (catalog !== undefined) parts.push(catalog);
     parts.push(templates);
     ctx.register?.({ templates });
+    // After the templates: it stops first, so that no file waits for a turn that will not come.
+    if (rollout !== undefined) {
+      parts.push(rollout);
+      ctx.register?.({ rollout });
+    }
   }
   let health: HealthPart | undefined;
   if (watchesHealth) {

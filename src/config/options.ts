@@ -22,12 +22,13 @@ import {
 import { checkTimeZone } from '../jobs/calendar.ts';
 import { parseListenAddress, type ListenAddress } from '../control/listen-address.ts';
 
-export type Section = 'mode' | 'init' | 'health' | 'templates' | 'backend' | 'cluster' | 'discovery' | 'jobs' | 'operations' | 'logging';
+export type Section = 'mode' | 'init' | 'health' | 'rollout' | 'templates' | 'backend' | 'cluster' | 'discovery' | 'jobs' | 'operations' | 'logging';
 
 export const SECTION_TITLES: Readonly<Record<Section, string>> = {
   mode: 'Modes',
   init: 'Init (PID 1)',
   health: 'Health checks and readiness',
+  rollout: 'Rollouts (restarts one replica at a time)',
   templates: 'Configuration templates',
   backend: 'Key/value backend',
   cluster: 'Leader election and membership',
@@ -135,6 +136,8 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
 export const BACKENDS = ['consul', 'etcd', 'etcdv3', 'file', 'env'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 export const ELECTION_BACKENDS = ['etcd', 'consul', 'file'] as const;
+export const ROLLOUT_ORDERS = ['stop-first', 'start-first'] as const;
+export type RolloutOrder = (typeof ROLLOUT_ORDERS)[number];
 export type ElectionBackendName = (typeof ELECTION_BACKENDS)[number];
 
 export const OPTIONS = {
@@ -257,6 +260,44 @@ export const OPTIONS = {
   }),
   onHealthy: textOption('on-healthy', { section: 'health', help: 'Command run when the app becomes healthy (STEWARD_HEALTH tells the state).' }, 'COMMAND'),
   onUnhealthy: textOption('on-unhealthy', { section: 'health', help: "Command run when the app becomes unhealthy (STEWARD_HEALTH_OUTPUT holds the last check's output)." }, 'COMMAND'),
+
+  // Rollouts (issue 13): a resource with reload = "restart" restarts the app through this sequence.
+  rolloutLock: textOption('rollout-lock', {
+    section: 'rollout',
+    help: 'Name of the cluster-wide lock a restart for a changed configuration waits for, in the election\'s store (etcd, Consul or STEWARD_LOCK_DIR). Unset: no lock, the sequence runs alone.',
+  }, 'NAME'),
+  rolloutParallel: spec('rollout-parallel', {
+    section: 'rollout',
+    help: 'How many replicas may restart at once under STEWARD_ROLLOUT_LOCK.',
+  }, 'N', '1', (raw, source) => parseInteger(raw, source, 1, 1000), 1),
+  rolloutWindow: spec<Wait | undefined>('rollout-window', {
+    section: 'rollout',
+    help: 'Wait until the configuration has been quiet for MIN, at most MAX, before asking for the lock; replaces STEWARD_WAIT (and a resource\'s wait) for restart resources.',
+  }, 'MIN:MAX', undefined, parseWait, undefined),
+  rolloutTimeout: durationOption('rollout-timeout', '10m', {
+    section: 'rollout',
+    help: 'How long the restarted app has to become healthy (and STEWARD_ROLLOUT_WAIT_UNHEALTHY to see it fail); past it the lock is kept until the app is healthy.',
+  }),
+  rolloutHealthyFor: durationOption('rollout-healthy-for', '0s', {
+    section: 'rollout',
+    help: 'After the restarted app is healthy, hold the lock this much longer.',
+  }),
+  rolloutWait: durationOption('rollout-wait', '10s', {
+    section: 'rollout',
+    help: 'Without a health check: how long after the restart the lock is held.',
+  }),
+  rolloutPreStop: textOption('rollout-pre-stop', {
+    section: 'rollout',
+    help: 'Command run under the lock before the app is stopped ({pid} is the app\'s pid; STEWARD_APP_PID too).',
+  }, 'COMMAND'),
+  rolloutWaitUnhealthy: flagOption('rollout-wait-unhealthy', {
+    section: 'rollout',
+    help: 'After the pre-stop command, wait until the health check fails (a load balancer drops the app), at most STEWARD_ROLLOUT_TIMEOUT.',
+  }),
+  rolloutOrder: choiceOption('rollout-order', ROLLOUT_ORDERS, 'stop-first', {
+    section: 'rollout',
+    help: 'stop-first, or start-first: the new process starts beside the old one (SO_REUSEPORT) and the old one stops once the new one is ready.',
+  }),
 
   confdir: defaultedTextOption('confdir', '/etc/confd', {
     section: 'templates',

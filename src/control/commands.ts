@@ -76,7 +76,6 @@ export async function answer(ctx: CommandContext, request: ControlRequest): Prom
     case 'maintenance':
       return maintenance(ctx.views, request.on);
     case 'rollout-release':
-      // Rollouts are not built yet: no lock of theirs can be held.
-      return { exitCode: 0, text: 'no rollout lock is held' };
+      return { exitCode: 0, text: ctx.views.rollout === undefined ? 'no rollout lock is held' : await ctx.views.rollout.release() };
   }
 }

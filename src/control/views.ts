@@ -21,8 +21,14 @@ export interface RegistrationView {
   maintenance(on: boolean, reason: string): Promise<void>;
 }
 
+export interface RolloutView {
+  /** Gives back the rollout lock this replica holds; says what it did. */
+  release(): Promise<string>;
+}
+
 export interface OperatorViews {
   templates?: TemplatesView;
+  rollout?: RolloutView;
   jobs?: JobsView;
   registration?: RegistrationView;
 }

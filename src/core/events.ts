@@ -112,6 +112,16 @@ export interface Events {
   'process.reload': { readonly name: string; readonly signal: SignalName | undefined; readonly reason: string };
   /** A resource naming this sidecar in reload_process, with reload = "restart", changed. */
   'process.restart': { readonly name: string; readonly reason: string };
+  // Rollouts (src/rollout/): the lock and the steps of the sequence, for logs, tests and the status.
+  /** The rollout lock was acquired (`held`), or released or lost. */
+  'rollout.lock': { readonly held: boolean; readonly key: string };
+  /** A step of the rollout began (`healthy` and `stuck` are where the wait for health ended). */
+  'rollout.step': { readonly step: string; readonly pid: number };
+  /**
+   * A start-first handover (the supervisor acts on it): `start` a new app beside the running one,
+   * `retire` the old one once the new one is ready, or `keep-old` when it never was.
+   */
+  'app.handover': { readonly step: 'start' | 'retire' | 'keep-old'; readonly reason: string };
   /**
    * steward begins to stop (a stop signal, the app's exit, nothing to run, an error); `status`
    * is what it will exit with unless the app, still to be stopped, decides otherwise.

@@ -55,6 +55,16 @@ export interface Supervisor {
    * the back-off, and not at all past STEWARD_RESTART_LIMIT, whatever STEWARD_RESTART says.
    */
   restartNow(reason: string, countsAsFailure?: boolean): void;
+  /**
+   * Start-first handover (a rollout): starts a new app beside the running one. From then on
+   * signals go to the new one; the old one is still reaped, and its exit is only logged. False
+   * when there is no running app or a handover or restart is under way.
+   */
+  startBeside(reason: string): boolean;
+  /** Ends a handover: the old app is stopped (stop signal, stop timeout, SIGKILL). */
+  retireOld(): void;
+  /** Ends a handover that failed: the new app is stopped, and the old one is the app again. */
+  keepOld(): SpawnedApp | undefined;
   /** The running app, if any. */
   current(): SpawnedApp | undefined;
   /** Resolves with the app's last exit once it will not be started again. */
@@ -75,6 +85,8 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   /** A restart someone asked for (restartNow): at once, or counted as a failure (a repair). */
   let requested: 'at-once' | 'counted' | undefined;
   let termination: Termination | undefined;
+  /** The other process of a start-first handover: the old one, or the new one being dropped. */
+  let beside: { app: SpawnedApp; termination: Termination | undefined } | undefined;
   const pacing = restartPacing(o);
   let lastExit: AppExit | undefined;
   let resolveDone: (exit: AppExit) => void = () => {};
@@ -127,6 +139,26 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
     }
   }
 
+  /** The other process of a handover is stopped as a restart stops the app, on its own timer. */
+  function stopBeside(signal: SignalName | null, graceMs: number): void {
+    const other = beside;
+    if (other === undefined) return;
+    other.termination?.cancel();
+    other.termination = terminate({
+      target: appTarget(other.app, o.signalGroup),
+      signal,
+      killTarget: { group: other.app.pgid },
+      graceMs,
+      clock: o.clock,
+      kill: o.libc.kill,
+      onGraceOver: () => {
+        if (beside?.app !== other.app) return false;
+        o.log.warn('the other app of a handover did not stop in time; sending SIGKILL', { pid: other.app.pid });
+        return true;
+      },
+    });
+  }
+
   function finish(exit: AppExit): void {
     termination?.cancel();
     resolveDone(exit);
@@ -159,6 +191,14 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   }
 
   function onAppExit(exit: AppExit): void {
+    if (beside !== undefined && beside.termination === undefined && !stopping) {
+      // The new app of a handover died before it took over: the old one, still serving, is the app again.
+      app = beside.app;
+      beside = undefined;
+      o.log.warn(`the new app of the handover ${describeExit(exit)}; the old one keeps running`, exitFields(exit));
+      o.bus.emit('app.started', { pid: app.pid, attempt });
+      return;
+    }
     app = undefined;
     lastExit = exit;
     if (o.app.takeTerminal) o.libc.setForegroundGroup(0, ownGroup);
@@ -188,6 +228,12 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
   return {
     start: spawnOnce,
     handleReaped(pid, status) {
+      if (beside !== undefined && pid === beside.app.pid) {
+        beside.termination?.cancel();
+        beside = undefined;
+        o.log.info(`the other app of a handover ${describeExit(decodeWaitStatus(pid, status))}`, { pid });
+        return true;
+      }
       if (app === undefined || pid !== app.pid) return false;
       onAppExit(decodeWaitStatus(pid, status));
       return true;
@@ -201,6 +247,7 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
       halt();
       if (killArmed) return;
       killArmed = true;
+      stopBeside(signal, deadline - o.clock.monotonic());
       const target = app;
       if (target === undefined) return;
       stopApp(target, signal, deadline - o.clock.monotonic(), () => {
@@ -219,6 +266,33 @@ export function createSupervisor(o: SupervisorOptions): Supervisor {
         o.log.warn('app did not stop in time for its restart; sending SIGKILL', { pid: target.pid });
         return true;
       });
+    },
+    startBeside(reason) {
+      const old = app;
+      if (old === undefined || stopping || requested !== undefined || beside !== undefined) return false;
+      o.log.info('starting the new app beside the running one', { reason, old: old.pid });
+      try {
+        spawnOnce();
+      } catch (error) {
+        o.log.error('the new app could not be started; the old one keeps running', { error: String(error) });
+        return false;
+      }
+      beside = { app: old, termination: undefined };
+      return true;
+    },
+    retireOld() {
+      if (beside === undefined) return;
+      o.log.info('stopping the old app of the handover', { pid: beside.app.pid });
+      stopBeside(o.stopSignal, o.stopTimeout);
+    },
+    keepOld() {
+      const fresh = app;
+      if (beside === undefined || fresh === undefined) return undefined;
+      app = beside.app;
+      beside = { app: fresh, termination: undefined };
+      o.log.warn('stopping the new app of the handover; the old one keeps running', { pid: fresh.pid, old: app.pid });
+      stopBeside(o.stopSignal, o.stopTimeout);
+      return app;
     },
     current: () => app,
     done,

@@ -13,7 +13,7 @@ import type { KeyCache } from './key-cache.ts';
 import { INLINE_MAX_BYTES, sliceExpired, type Placement } from './render-placement.ts';
 import { tooBigMessage, type RenderWorker } from './render-worker.ts';
 import type { TemplateResource } from './resource.ts';
-import { checkAndSwap, inspect, stageAndSwap, stagePathFor, type Current, type Difference, type SwapOptions, type SwapOutcome } from './stage-and-swap.ts';
+import { checkAndSwap, inspect, stageAndSwap, stagePathFor, type Current, type Difference, type InstallTurn, type SwapOptions, type SwapOutcome } from './stage-and-swap.ts';
 import { errorText } from '../core/error-text.ts';
 import { printableMissingKey, withoutValues } from './value-free-errors.ts';
 
@@ -44,6 +44,8 @@ export interface PipelineContext {
   readonly log: Logger;
   /** The digest of the content check_cmd last rejected for this resource, if any. */
   readonly rejectedDigest?: string | undefined;
+  /** A restart resource's rollout (src/rollout/): the checked file waits for its turn to be installed. */
+  readonly installTurn?: (() => Promise<InstallTurn | undefined>) | undefined;
   readonly renderer: Renderer;
 }
 
@@ -184,7 +186,7 @@ async function checkedAndSwapped(resource: TemplateResource, ctx: PipelineContex
         );
         return { ok: result.ok, failure: result.failure, output: result.output };
       };
-  const swapped = await swap({ check, keepStageFile: ctx.keepStageFile, signal: ctx.renderer.signal });
+  const swapped = await swap({ check, keepStageFile: ctx.keepStageFile, signal: ctx.renderer.signal, turn: ctx.installTurn });
   switch (swapped.kind) {
     case 'written':
       return swapped;

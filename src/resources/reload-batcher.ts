@@ -22,6 +22,8 @@ export interface ReloadOptions {
   readonly commandTimeoutMs: number;
   /** CONFD_SYNC_ONLY: files are written, nothing is run or signalled. */
   readonly syncOnly: boolean;
+  /** The rollout (src/rollout/) restarts the app itself once a restart resource's file is installed. */
+  readonly restartsByRollout?: boolean;
 }
 
 export interface ReloadBatcher {
@@ -67,6 +69,8 @@ export function createReloadBatcher(o: ReloadOptions): ReloadBatcher {
   function queue(r: TemplateResource): void {
     const names = r.reloadProcesses?.names ?? [APP];
     for (const name of names) {
+      // The rollout restarts the app itself, in its turn; a sidecar's restart stays here.
+      if (name === APP && r.reload.kind === 'restart' && o.restartsByRollout === true) continue;
       let requests = batch.get(name);
       if (requests === undefined) {
         requests = { signals: new Map(), restarts: [] };

@@ -40,3 +40,11 @@ export interface TemplateResource {
   readonly wait: Wait | undefined;
   readonly engine: EngineName;
 }
+
+/**
+ * A resource whose change restarts the app (not only a sidecar it names in reload_process): the
+ * rollout (src/rollout/) takes those over.
+ */
+export function restartsTheApp(r: Pick<TemplateResource, 'reload' | 'reloadCmd' | 'reloadProcesses'>): boolean {
+  return r.reload.kind === 'restart' && r.reloadCmd === undefined && (r.reloadProcesses?.names ?? ['app']).includes('app');
+}

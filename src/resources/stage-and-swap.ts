@@ -213,6 +213,15 @@ export interface SwapOptions {
   readonly keepStageFile: boolean;
   /** Once aborted (steward is stopping), nothing more is swapped in. */
   readonly signal?: AbortSignal;
+  /**
+   * Holds the swap of a checked file until its turn (a rollout's lock, src/rollout/); undefined
+   * when it never comes. The turn hears whether the file was installed.
+   */
+  readonly turn?: (() => Promise<InstallTurn | undefined>) | undefined;
+}
+
+export interface InstallTurn {
+  installed(ok: boolean): void;
 }
 
 function failed(error: unknown): SwapOutcome {
@@ -224,6 +233,21 @@ function failed(error: unknown): SwapOutcome {
  * The stage file is removed afterwards unless it is kept.
  */
 export async function checkAndSwap(dest: string, staged: string, inspection: Pick<Inspection, 'target' | 'differences'>, options: SwapOptions): Promise<SwapOutcome> {
+  let turn: InstallTurn | undefined;
+  const outcome = await checkAndSwapInTurn(dest, staged, inspection, options, (t) => {
+    turn = t;
+  });
+  turn?.installed(outcome.kind === 'written');
+  return outcome;
+}
+
+async function checkAndSwapInTurn(
+  dest: string,
+  staged: string,
+  inspection: Pick<Inspection, 'target' | 'differences'>,
+  options: SwapOptions,
+  tookTurn: (turn: InstallTurn) => void,
+): Promise<SwapOutcome> {
   let left: string | undefined = staged;
   try {
     if (options.check !== undefined) {
@@ -233,6 +257,13 @@ export async function checkAndSwap(dest: string, staged: string, inspection: Pic
       }
     }
     if (options.signal?.aborted === true) return { kind: 'error', message: 'steward is stopping: not swapped in', code: undefined };
+    if (options.turn !== undefined) {
+      const turn = await options.turn();
+      if (turn === undefined) return { kind: 'error', message: 'not installed: steward is stopping', code: 'ECANCELED' };
+      tookTurn(turn);
+      // The turn may come after a stop began (TypeScript cannot know the signal changed meanwhile).
+      if ((options.signal as AbortSignal | undefined)?.aborted === true) return { kind: 'error', message: 'steward is stopping: not swapped in', code: undefined };
+    }
     let inPlace = false;
     try {
       await rename(staged, dest);

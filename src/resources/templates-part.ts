@@ -41,13 +41,14 @@ import { createRenderQueue } from './render-queue.ts';
 import { createRenderTimes } from './render-times.ts';
 import { createPlacement } from './render-placement.ts';
 import { createRenderWorker } from './render-worker.ts';
-import type { TemplateResource } from './resource.ts';
+import { restartsTheApp, type TemplateResource } from './resource.ts';
+import type { InstallTurn } from './stage-and-swap.ts';
 import { errorText } from '../core/error-text.ts';
 
 /** The settings the templates part reads (parts.ts builds them). */
 export const TEMPLATES_SETTINGS = [
   'check', 'noop', 'once', 'syncOnly', 'keepStageFile', 'watchTemplates', 'confdir', 'wait', 'interval', 'commandTimeout', 'configTimeout',
-  'reloadHold', 'renderTimeout', 'renderMaxBytes',
+  'reloadHold', 'renderTimeout', 'renderMaxBytes', 'rolloutWindow',
 ] as const;
 export type TemplatesSettings = Pick<Settings, (typeof TEMPLATES_SETTINGS)[number]>;
 
@@ -72,7 +73,13 @@ export interface TemplatesPartOptions {
   readonly extrasChangeOn?: readonly { readonly functions: readonly string[]; readonly events: readonly ('role.changed' | 'members.changed' | 'leader.changed' | 'lock.changed' | 'catalog.changed')[] }[];
   /** Loads the resources again (--watch-templates); throws a ConfigError when one is unusable. */
   readonly reloadResources?: () => readonly TemplateResource[];
+  /**
+   * The rollout (src/rollout/): a restart resource's checked file is installed in its turn, and
+   * the rollout restarts the app itself.
+   */
+  readonly rollout?: { turn(what: string): Promise<InstallTurn | undefined> };
 }
+
 
 async function loadEngine(name: EngineName, extraNames: readonly string[]): Promise<TemplateEngine> {
   if (name === 'nunjucks') return loadNunjucksEngine();
@@ -110,6 +117,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
   const { settings, clock, env } = o;
   const log = o.log.child('config');
   const extras = o.extras ?? {};
+  const rollout = o.rollout;
   const cache = new KeyCache();
   const wakeup = createWakeup(clock);
   const stopping = new AbortController();
@@ -119,8 +127,10 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
   // Overlap loading the backend's client with compiling templates.
   const preload = settings.check ? Promise.resolve() : (o.preloadBackend?.() ?? Promise.resolve()).catch(() => {});
   const feed = createKeyFeed({ cache, clock, log, backend: o.backend, openBackend: o.openBackend, configTimeoutMs: settings.configTimeout, onChange: keysChanged, onStatus: statusChanged });
-  const batcher = createReloadBatcher({ bus: o.bus, clock, log, env, commandTimeoutMs: settings.commandTimeout, syncOnly: settings.syncOnly });
-  const queue = createRenderQueue({ resources: o.resources, clock, log, waitOf: (r) => r.wait ?? settings.wait, render: renderResource, onOutcome, onClear });
+  const batcher = createReloadBatcher({ bus: o.bus, clock, log, env, commandTimeoutMs: settings.commandTimeout, syncOnly: settings.syncOnly, restartsByRollout: o.rollout !== undefined });
+  // STEWARD_ROLLOUT_WINDOW is a restart resource's quiescence: quiet that long before the lock is asked for.
+  const waitOf = (r: TemplateResource) => (o.rollout !== undefined && restartsTheApp(r) ? settings.rolloutWindow : undefined) ?? r.wait ?? settings.wait;
+  const queue = createRenderQueue({ resources: o.resources, clock, log, waitOf, render: renderResource, onOutcome, onClear });
   const live = createLiveOutcomes({ clock, log, batcher, holdMs: settings.reloadHold, syncOnly: settings.syncOnly, retry: (r) => queue.now(r) });
   const times = createRenderTimes(clock, o.bus);
   const renderer = {
@@ -195,6 +205,7 @@ export function createTemplatesPart(o: TemplatesPartOptions): TemplatesPart {
         log,
         rejectedDigest: live.rejectedDigest(r),
         renderer,
+        installTurn: rollout !== undefined && queue.phase === 'live' && restartsTheApp(r) && !settings.syncOnly ? () => rollout.turn(r.dest) : undefined,
       });
     } catch (error) {
       // A template that no longer compiles (or is gone) is a failed render: the last file stays.
