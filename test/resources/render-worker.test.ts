@@ -150,8 +150,9 @@ describe('the render worker', () => {
 
   it('turns a thread that dies (here: out of memory) into a failed render, and renders again after it', async () => {
     const f = fixture('nunjucks', '{% set a = [] %}{% for i in range(0, 100000000) %}{% set n = a.push("item " ~ i) %}{% endfor %}{{ a | length }}');
-    // 1 MB of output allows the thread 70 MB of heap.
-    const w = worker({ maxBytes: 1024 * 1024 });
+    // 1 MB of output allows the thread 70 MB of heap. The time limit is out of the way: filling
+    // 70 MB took over 10 s on a loaded machine, and this test is about the memory limit.
+    const w = worker({ maxBytes: 1024 * 1024, timeoutMs: 120_000 });
     try {
       const result = await w.run(f.job, new AbortController().signal);
       assert.deepEqual(result, { kind: 'killed', message: 'the render ran out of memory (the render thread may use 70 MB, set from STEWARD_RENDER_MAX_BYTES)' });
